@@ -1,0 +1,214 @@
+"""The ``ganbench`` command: parses arguments and calls the library; holds no logic of its own."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ganbench.errors import GanbenchError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Train and evaluate GAN variants under one protocol, and compare them fairly.\n\n"
+         "Typical session: `ganbench plan suites/default.yaml` (what will run), `ganbench run suites/default.yaml` "
+         "(train + evaluate, resumable), `ganbench report results/default` (tables, figures, index.html).")
+
+RESULTS = typer.Option(Path("results"), "--results", help="Results root; each suite writes results/<suite>/<run_id>/.")
+
+
+def _suite(path: Path, steps: Optional[int] = None):
+    from ganbench.suite import load, with_overrides
+
+    return with_overrides(load(path), steps)
+
+
+def _store(results: Path):
+    from ganbench.store import Store
+
+    return Store(results)
+
+
+def _expand(spec, store):
+    from ganbench.phases import best_lookup
+    from ganbench.suite import expand
+
+    return expand(spec, best_lookup(store, spec.name))
+
+
+@app.command()
+def plan(suite: Path = typer.Argument(..., help="Suite YAML file."),
+         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+         results: Path = RESULTS) -> None:
+    """Show the grid a suite expands to — runs per dataset × model, total, training steps — without running it."""
+    from ganbench.planning import plan_table
+
+    spec = _suite(suite)
+    table = plan_table(spec, _expand(spec, _store(results)))
+    if as_json:
+        typer.echo(json.dumps(table, indent=1))
+        return
+    from ganbench.planning import format_plan
+
+    typer.echo(format_plan(table))
+
+
+@app.command()
+def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
+        results: Path = RESULTS,
+        workers: str = typer.Option("1", "--workers", "-w",
+                                    help="Parallel runs: a number, or 'auto' (one per GPU, else one per CPU core)."),
+        device: str = typer.Option("auto", help="cpu, cuda, or auto (cuda when present)."),
+        executor: str = typer.Option("local", help="local, or ray (a Ray cluster; pip install 'ganbench[ray]')."),
+        address: Optional[str] = typer.Option(None, help="Ray address (auto, or ray://host:port); default: start locally."),
+        steps: Optional[int] = typer.Option(None, help="Override every dataset's step budget (smoke tests)."),
+        data_root: Optional[Path] = typer.Option(None, help="Where real datasets live (else GANBENCH_DATA_ROOT)."),
+        download: bool = typer.Option(False, help="Allow torchvision to download missing datasets."),
+        inception_weights: Optional[Path] = typer.Option(None, help="Inception-v3 weights file for IS/FID/KID."),
+        cache_dir: Optional[Path] = typer.Option(None, help="Feature/weights cache (else GANBENCH_CACHE, ~/.cache/ganbench)."),
+        retry_failed: bool = typer.Option(False, help="Attempt failed runs again."),
+        report: bool = typer.Option(False, help="Build the report when the grid is finished."),
+        runs_per_gpu: int = typer.Option(1, help="Workers sharing each GPU when --workers auto."),
+        ) -> None:
+    """Train and evaluate every run of SUITE not yet done. Safe to interrupt: re-running resumes.
+
+    Finished runs are skipped, partial ones resume from their last checkpoint, a diverged (NaN/inf) or
+    failing run is recorded and the grid goes on. Phases that retrain the best setting (best_of) start
+    once their source phase has results.
+    """
+    from ganbench.execution import run_suite
+
+    if inception_weights:
+        os.environ["GANBENCH_INCEPTION_WEIGHTS"] = str(inception_weights)
+    spec = _suite(suite, steps)
+    counts = run_suite(spec, _store(results), workers=workers, device=device, executor=executor, address=address,
+                       data_root=str(data_root) if data_root else spec.data_root, download=download or spec.download,
+                       cache_dir=str(cache_dir) if cache_dir else None, retry_failed=retry_failed,
+                       runs_per_gpu=runs_per_gpu)
+    typer.echo("finished: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else "nothing to run")
+    if report:
+        _report(results / spec.name, Path("reports") / spec.name, "fid", [], [])
+
+
+@app.command()
+def status(target: Path = typer.Argument(..., help="A suite YAML file, or a results directory."),
+           results: Path = RESULTS) -> None:
+    """Counts of done / running / diverged / failed / pending runs, and why the failed ones failed."""
+    from ganbench.execution import suite_status, dir_status
+
+    if target.suffix in (".yaml", ".yml"):
+        spec = _suite(target)
+        rows = suite_status(spec, _store(results), _expand(spec, _store(results)))
+    else:
+        rows = dir_status(target)
+    counts = Counter(r["status"] for r in rows)
+    typer.echo(f"{len(rows)} runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in
+                                                  ("done", "running", "diverged", "failed", "pending")))
+    for r in rows:
+        if r["status"] in ("failed", "diverged", "running") and r.get("why"):
+            typer.echo(f"  {r['status']:8s} {r['run_id']}  {r['label']}: {r['why']}")
+
+
+@app.command("ls")
+def ls(section: Optional[str] = typer.Argument(None, help="One of: losses, penalties, architectures, datasets, "
+                                                          "extractors, metrics, hparams.")) -> None:
+    """What is registered: losses, penalties, architectures, datasets, feature extractors, metrics, hyperparameters."""
+    from ganbench.catalog import registries
+
+    regs = registries()
+    if section is not None:
+        aliases = {"archs": "architectures", "arch": "architectures", "loss": "losses", "dataset": "datasets",
+                   "metric": "metrics", "extractor": "extractors", "penalty": "penalties", "hparam": "hparams"}
+        key = aliases.get(section, section)
+        if key not in regs:
+            import difflib
+
+            close = difflib.get_close_matches(section, list(regs), n=1)
+            raise GanbenchError(f"unknown section '{section}'" + (f" — did you mean '{close[0]}'?" if close else
+                                                                  f" (sections: {', '.join(regs)})"))
+        regs = {key: regs[key]}
+    for title, registry in regs.items():
+        typer.echo(f"{title}:")
+        for entry in registry:
+            typer.echo(f"  {entry.name:16s} {entry.doc}")
+        typer.echo("")
+
+
+@app.command()
+def report(results_dir: Path = typer.Argument(Path("results"), help="Results of one run, one suite, or several suites."),
+           out: Optional[Path] = typer.Option(None, help="Output folder (default reports/<name of RESULTS_DIR>)."),
+           metric: str = typer.Option("fid", help="Metric the budget curves and distributions use."),
+           dataset: List[str] = typer.Option([], help="Only these datasets (repeatable)."),
+           model: List[str] = typer.Option([], help="Only these models (repeatable)."),
+           ) -> None:
+    """Tables (CSV, Markdown, LaTeX), figures (PNG, PDF) and a self-contained index.html from stored runs."""
+    _report(results_dir, out or Path("reports") / results_dir.resolve().name, metric, dataset, model)
+
+
+def _report(results_dir: Path, out: Path, metric: str, datasets: list[str], models: list[str]) -> None:
+    from ganbench.report import build
+    from ganbench.tables import load_results
+
+    if not results_dir.exists():
+        raise GanbenchError(f"{results_dir}: no such results directory (run `ganbench run SUITE` first)")
+    df = load_results(results_dir)
+    if df.empty:
+        raise GanbenchError(f"{results_dir}: no stored runs found")
+    index = build(df, out, title=results_dir.resolve().name, metric=metric, datasets=datasets or None,
+                  models=models or None)
+    typer.echo(f"report: {index}")
+
+
+@app.command()
+def preview(dataset: str = typer.Argument(..., help="A registered dataset (see `ganbench ls datasets`)."),
+            out: Path = typer.Option(None, help="PNG to write (default preview-<dataset>.png)."),
+            param: List[str] = typer.Option([], help="Dataset parameter as key=value (repeatable), e.g. size=32."),
+            data_root: Optional[Path] = typer.Option(None, help="Where real datasets live."),
+            download: bool = typer.Option(False, help="Allow torchvision to download a missing dataset."),
+            n: int = typer.Option(64, help="How many samples to show.")) -> None:
+    """Look at real samples (and, for 2D data, the mode centres) before spending compute."""
+    import yaml
+
+    from ganbench.preview import preview as make_preview
+
+    params = {}
+    for item in param:
+        if "=" not in item:
+            raise GanbenchError(f"--param {item!r}: expected key=value")
+        key, value = item.split("=", 1)
+        params[key] = yaml.safe_load(value)
+    path = make_preview(dataset, params, out or Path(f"preview-{dataset}.png"), data_root=data_root,
+                        download=download, n=n)
+    typer.echo(f"wrote {path}")
+
+
+def main() -> None:
+    """Entry point: user errors print one line and exit 2, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except GanbenchError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(err.exit_code)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: re-run the same command to resume", err=True)
+        sys.exit(130)
+    except Exception as err:  # click usage errors arrive as ClickException
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

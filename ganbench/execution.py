@@ -1,0 +1,120 @@
+"""Drive a whole suite: preflight the data, expand, run what is not finished, then phases that await results."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ganbench.phases import best_lookup
+from ganbench.runner import RunOptions
+from ganbench.specs import RunSpec, SuiteSpec
+from ganbench.store import FINISHED, Store, scan
+from ganbench.suite import Expansion, expand
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        from ganbench.errors import GanbenchError
+
+        raise GanbenchError(f"--device: expected cpu, cuda or auto, got '{device}'")
+    if device == "cuda" and not torch.cuda.is_available():
+        from ganbench.errors import GanbenchError
+
+        raise GanbenchError("--device cuda: no CUDA device is visible; use --device cpu")
+    return device
+
+
+def preflight(spec: SuiteSpec, data_root: str | None, download: bool) -> None:
+    """Load every dataset once so missing files stop the command before any run starts (exit code 2)."""
+    from ganbench.data import load_dataset
+
+    for entry in spec.datasets:
+        load_dataset(entry.name, dict(entry.params), data_root=data_root, download=download)
+
+
+def todo(runs: tuple[RunSpec, ...], store: Store, retry_failed: bool) -> list[RunSpec]:
+    skip = FINISHED if retry_failed else FINISHED + ("failed",)
+    return [r for r in runs if store.status(r) not in skip]
+
+
+def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "1", device: str = "auto", executor: str = "local",
+              address: str | None = None, data_root: str | None = None, download: bool = False,
+              cache_dir: str | None = None, retry_failed: bool = False, runs_per_gpu: int = 1,
+              progress: bool = True) -> Counter:
+    """Run until every run of every phase is finished (or failed); returns counts of the statuses reached."""
+    from tqdm.auto import tqdm
+
+    from ganbench.errors import GanbenchError
+
+    device = resolve_device(device)
+    preflight(spec, data_root, download)
+    options = RunOptions(device=device, data_root=data_root, download=download, cache_dir=cache_dir,
+                         retry_failed=retry_failed)
+    counts: Counter = Counter()
+    attempted: set[str] = set()
+    while True:
+        expansion = expand(spec, best_lookup(store, spec.name))
+        batch = [r for r in todo(expansion.runs, store, retry_failed) if r.run_id not in attempted]
+        if not batch:
+            break
+        attempted.update(r.run_id for r in batch)
+        bar = tqdm(total=len(batch), desc=spec.name, unit="run", disable=not progress, dynamic_ncols=True)
+
+        done_counts: Counter = Counter()
+
+        def on_done(run: RunSpec, status: str) -> None:
+            done_counts[status] += 1
+            bar.update(1)
+            bar.set_postfix(dict(sorted(done_counts.items())), refresh=False)
+
+        if executor == "local":
+            from ganbench.executors.local import plan_slots, run_local
+
+            slots = plan_slots(workers, gpus=0 if device == "cpu" else None, runs_per_gpu=runs_per_gpu)
+            counts += run_local(batch, store, options, slots, on_done)
+        elif executor == "ray":
+            from ganbench.executors.ray import run_ray
+
+            counts += run_ray(batch, store, options, address=address, on_done=on_done)
+        else:
+            raise GanbenchError(f"--executor: expected local or ray, got '{executor}'")
+        bar.close()
+    return counts
+
+
+def _label(spec: dict[str, Any]) -> str:
+    return f"{spec['phase']}/{spec['dataset']}/{spec['model']['name']}/setting {spec['setting']}/seed {spec['seed']}"
+
+
+def suite_status(spec: SuiteSpec, store: Store, expansion: Expansion) -> list[dict[str, Any]]:
+    """One row per run of the suite (pending best_of phases counted as pending runs)."""
+    rows = []
+    for run in expansion.runs:
+        status = store.status(run)
+        result = store.result(run) or {}
+        why = result.get("error")
+        if status == "running":
+            owner = store.lock_owner(run)
+            why = f"owned by pid {owner['pid']} on {owner['host']}" if owner else "interrupted; resumes on the next run"
+        rows.append({"run_id": run.run_id, "status": status, "label": _label(run.to_dict()), "why": why})
+    for p in expansion.pending:
+        rows += [{"run_id": "-", "status": "pending", "label": f"{p.phase}/{p.dataset}/{p.model}",
+                  "why": f"after phase '{p.waits_for}'"}] * p.runs
+    return rows
+
+
+def dir_status(path: Path) -> list[dict[str, Any]]:
+    from ganbench.errors import GanbenchError
+
+    if not path.exists():
+        raise GanbenchError(f"{path}: neither a suite file nor a results directory")
+    found = scan(path)
+    rows = [{"run_id": r["run_id"], "status": r["status"], "label": _label(r["spec"]), "why": r.get("error")}
+            for r in found.records]
+    rows += [{"run_id": p.name, "status": "failed", "label": str(p), "why": f"unreadable record: {why}"}
+             for p, why in found.unreadable]
+    return rows

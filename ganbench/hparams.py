@@ -1,0 +1,105 @@
+"""Every hyperparameter a run can take: its type, default, valid range and which models it applies to.
+
+A suite may only name these (an unknown key gets a "did you mean"). When a run is resolved, every
+hyperparameter that applies to its model gets a value — the suite's, else the default here — so the
+stored spec (and the run_id hashed from it) is complete and explicit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ganbench.registry import Registry
+
+#: Which models a hyperparameter applies to: every model, GANs only, models with a penalty,
+#: or models whose loss declares it among its own parameters.
+SCOPES = ("all", "gan", "penalty", "loss")
+
+
+@dataclass(frozen=True)
+class HParam:
+    name: str
+    type: type
+    default: Any
+    doc: str
+    scope: str = "all"
+    low: float | None = None  # inclusive bounds for numbers
+    high: float | None = None
+    high_open: bool = False
+    choices: tuple[Any, ...] | None = None
+
+    def check(self, value: Any) -> str | None:
+        """An error message for ``value``, or None when it is valid."""
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if self.type is int and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, self.type) or isinstance(value, bool) and self.type is not bool:
+            return f"expected {self.type.__name__}, got {type(value).__name__} {value!r}"
+        if self.choices is not None and value not in self.choices:
+            return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
+        if self.low is not None and value < self.low:
+            return f"must be ≥ {self.low}, got {value!r}"
+        if self.high is not None and (value >= self.high if self.high_open else value > self.high):
+            return f"must be {'<' if self.high_open else '≤'} {self.high}, got {value!r}"
+        return None
+
+    def coerce(self, value: Any) -> Any:
+        return self.type(value) if self.type in (int, float) else value
+
+
+HPARAMS: Registry[HParam] = Registry("hyperparameter")
+
+
+def _add(name: str, type_: type, default: Any, doc: str, **kw: Any) -> None:
+    HPARAMS.add(name, HParam(name, type_, default, doc, **kw), description=doc)
+
+
+# Defaults: the study's common setting (batch 64, z ∈ R^64 uniform, Adam β2 = 0.999 not tuned).
+_add("lr", float, 2e-4, "Adam learning rate of both networks.", low=1e-12)
+_add("beta1", float, 0.5, "Adam β1 (the study samples it from U[0, 1]).", low=0.0, high=1.0)
+_add("beta2", float, 0.999, "Adam β2 (not tuned in the study).", low=0.0, high=1.0, high_open=True)
+_add("batch_size", int, 64, "Samples per batch for real and generated data.", low=1)
+_add("z_dim", int, 64, "Latent dimension.", low=1)
+_add("z_prior", str, "uniform", "Latent prior of a GAN: uniform on [−1, 1] (the study) or standard normal.", scope="gan",
+     choices=("uniform", "normal"))
+_add("width", int, 64, "Base channel count (conv nets) or hidden units (MLP).", low=1)
+_add("d_norm", str, "batch", "Normalisation in D (the study tunes batch norm on/off).",
+     choices=("batch", "none", "spectral", "layer"))
+_add("g_norm", str, "batch", "Normalisation in G.", choices=("batch", "none"))
+_add("n_disc", int, 1, "D updates per G update (one training step = one D update).", scope="gan", low=1)
+_add("lambda", float, 10.0, "Weight of the gradient penalty.", scope="penalty", low=0.0)
+_add("clip", float, 0.01, "WGAN weight-clipping bound c.", scope="loss", low=0.0)
+_add("gamma", float, 0.75, "BEGAN diversity ratio γ.", scope="loss", low=0.0, high=1.0)
+_add("lambda_k", float, 1e-3, "BEGAN learning rate λ_k of the equilibrium term k_t.", scope="loss", low=0.0)
+_add("ema", float, 0.0, "Decay of an exponential moving average of G's weights used for evaluation (0 = off).",
+     low=0.0, high=1.0, high_open=True)
+_add("instance_noise", float, 0.0, "Std of Gaussian noise added to D's inputs, annealed linearly to 0.",
+     scope="gan", low=0.0)
+_add("unroll", int, 0, "Unrolled D steps for each G update (Metz et al.; first-order surrogate).",
+     scope="gan", low=0)
+
+
+def applies(name: str, kind: str, loss_params: tuple[str, ...], penalty: str) -> bool:
+    """Whether hyperparameter ``name`` means anything for a model of this kind/loss/penalty."""
+    scope = HPARAMS.get(name).scope
+    if scope == "all":
+        return True
+    if kind != "gan":
+        return False
+    if scope == "gan":
+        return True
+    if scope == "penalty":
+        return penalty != "none"
+    return name in loss_params  # scope == "loss"
+
+
+def defaults_for(kind: str, loss_params: tuple[str, ...], penalty: str,
+                 loss_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every applicable hyperparameter with its default (a loss's own default wins for its params)."""
+    values = {e.name: e.obj.default for e in HPARAMS if applies(e.name, kind, loss_params, penalty)}
+    values.update({k: v for k, v in (loss_defaults or {}).items() if k in values})
+    return values
+
+
+Check = Callable[[Any], "str | None"]

@@ -1,0 +1,141 @@
+"""GAN losses: one registry, one signature, no knowledge of architectures.
+
+A loss is built by ``LOSSES.get(name)(**params)`` and called as ``loss(d_real, d_fake) ->
+(d_loss, g_loss)``, where ``d_real``/``d_fake`` are the discriminator's per-sample scores (B,) on
+real and generated batches. The trainer back-propagates ``d_loss`` into D and ``g_loss`` into G.
+Hooks let the few stateful losses act after each D update: WGAN clips D's weights, BEGAN updates
+its equilibrium term k_t. Metadata: ``d_output`` says what the score is ("logit", or for BEGAN the
+per-sample L1 "reconstruction" error of an autoencoder D), ``params`` the loss's own
+hyperparameters with defaults, ``default_penalty`` the penalty the model uses unless told otherwise.
+Formulas follow ../shared/reference/lucic2018.md (and compare_gan's ``loss_lib``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganbench.registry import Registry
+
+
+class GanLoss:
+    """Base: stateless loss terms; subclasses override ``terms`` and, if needed, the hooks."""
+
+    d_output = "logit"
+
+    def __call__(self, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
+        return self.terms(d_real, d_fake)
+
+    def terms(self, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def after_d_step(self, discriminator: nn.Module, d_real: Tensor, d_fake: Tensor) -> dict[str, float]:
+        """Called after each D update with that step's (detached) scores; returns values to log."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+LOSSES: Registry[type[GanLoss]] = Registry("loss")
+
+
+@LOSSES.register("mm", aliases=("minimax", "mm_gan"), params={}, default_penalty="none",
+                 description="Minimax GAN (Goodfellow et al.): G minimises E log(1 − σ(D(G(z)))), saturating.")
+class Minimax(GanLoss):
+    def terms(self, d_real, d_fake):
+        d_loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        g_loss = -F.softplus(d_fake).mean()  # log(1 − σ(f)) = −softplus(f)
+        return d_loss, g_loss
+
+
+@LOSSES.register("ns", aliases=("ns_gan", "gan", "nsgan"), params={}, default_penalty="none",
+                 description="Non-saturating GAN: D as minimax, G maximises E log σ(D(G(z))).")
+class NonSaturating(GanLoss):
+    def terms(self, d_real, d_fake):
+        d_loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        return d_loss, F.softplus(-d_fake).mean()
+
+
+class Wasserstein(GanLoss):
+    def terms(self, d_real, d_fake):
+        return d_fake.mean() - d_real.mean(), -d_fake.mean()
+
+
+@LOSSES.register("wgan", params={"clip": 0.01}, default_penalty="none",
+                 description="WGAN (Arjovsky et al.): critic weights clipped to ±clip after every D step.")
+class WassersteinClipped(Wasserstein):
+    def __init__(self, clip: float = 0.01):
+        self.clip = float(clip)
+
+    def after_d_step(self, discriminator, d_real, d_fake):
+        with torch.no_grad():
+            for p in discriminator.parameters():
+                p.clamp_(-self.clip, self.clip)
+        return {}
+
+
+@LOSSES.register("wgan_gp", aliases=("wgangp",), params={}, default_penalty="wgan_gp",
+                 description="WGAN-GP (Gulrajani et al.): Wasserstein terms + gradient penalty on interpolates.")
+class WassersteinGP(Wasserstein):
+    pass
+
+
+@LOSSES.register("lsgan", aliases=("ls",), params={}, default_penalty="none",
+                 description="Least-squares GAN on σ(D) as compare_gan: ½E(σ(D(x))−1)² + ½Eσ(D(x̂))².")
+class LeastSquares(GanLoss):
+    def terms(self, d_real, d_fake):
+        p_real, p_fake = torch.sigmoid(d_real), torch.sigmoid(d_fake)
+        d_loss = 0.5 * (p_real - 1).pow(2).mean() + 0.5 * p_fake.pow(2).mean()
+        return d_loss, 0.5 * (p_fake - 1).pow(2).mean()
+
+
+@LOSSES.register("dragan", params={}, default_penalty="dragan",
+                 description="DRAGAN (Kodali et al.): non-saturating terms + gradient penalty near real data.")
+class Dragan(NonSaturating):
+    pass
+
+
+@LOSSES.register("hinge", params={}, default_penalty="none",
+                 description="Hinge loss (SNGAN/BigGAN): E relu(1 − D(x)) + E relu(1 + D(x̂)); G: −E D(x̂).")
+class Hinge(GanLoss):
+    def terms(self, d_real, d_fake):
+        return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean(), -d_fake.mean()
+
+
+@LOSSES.register("began", params={"gamma": 0.75, "lambda_k": 1e-3}, default_penalty="none",
+                 d_output="reconstruction",
+                 description="BEGAN (Berthelot et al.): autoencoder D, L_D = L(x) − k_t L(x̂), k_t equilibrium control.")
+class Began(GanLoss):
+    """Scores are per-sample L1 reconstruction errors L(v) = mean|v − AE(v)|."""
+
+    d_output = "reconstruction"
+
+    def __init__(self, gamma: float = 0.75, lambda_k: float = 1e-3):
+        self.gamma, self.lambda_k, self.k = float(gamma), float(lambda_k), 0.0
+
+    def terms(self, d_real, d_fake):
+        return d_real.mean() - self.k * d_fake.mean(), d_fake.mean()
+
+    def after_d_step(self, discriminator, d_real, d_fake):
+        real, fake = float(d_real.mean()), float(d_fake.mean())
+        self.k = min(max(self.k + self.lambda_k * (self.gamma * real - fake), 0.0), 1.0)
+        return {"k": self.k, "convergence": real + abs(self.gamma * real - fake)}
+
+    def state_dict(self):
+        return {"k": self.k}
+
+    def load_state_dict(self, state):
+        self.k = float(state["k"])
+
+
+def build_loss(name: str, hparams: dict[str, Any]) -> GanLoss:
+    """The loss ``name`` with its own parameters taken from ``hparams`` (others ignored by design)."""
+    entry = LOSSES.entry(name)
+    own = {key: hparams.get(key, default) for key, default in entry.metadata["params"].items()}
+    return entry.obj(**own)

@@ -1,0 +1,45 @@
+"""The metric registry. A metric is ``compute(ctx: MetricContext, **params) -> dict[str, float]``.
+
+Registration metadata:
+  ``outputs``: {key: higher_is_better} for every number it returns (keys are global and unique,
+               e.g. "fid", "is_mean", "precision");
+  ``needs``:   subset of {"pool", "logits", "samples", "generator", "real"} (what the context must hold);
+  ``defaults``: default parameters; ``data_kinds``: ("image", "vector").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import torch
+
+from ganbench.data.base import Dataset
+from ganbench.features.base import Features
+from ganbench.registry import Registry
+
+
+@dataclass
+class MetricContext:
+    dataset: Dataset
+    samples: torch.Tensor  # generated samples, (N, *shape), CPU float in the data range
+    gen: Features | None = None  # features of ``samples``
+    real: Features | None = None  # features of the real evaluation split (cached)
+    real_samples: torch.Tensor | None = None  # the real evaluation samples themselves
+    generator: torch.nn.Module | None = None  # for metrics that invert G (polygon recall)
+    sample_latent: Callable[[int], torch.Tensor] | None = None  # n -> (n, z_dim) from the prior
+    device: torch.device = torch.device("cpu")
+    seed: int = 0
+    cache: dict[str, Any] = field(default_factory=dict)  # per-evaluation memo shared by metrics
+
+
+MetricFn = Callable[..., Mapping[str, float]]
+METRICS: Registry[MetricFn] = Registry("metric")
+
+
+def higher_is_better(key: str) -> bool | None:
+    """Direction of an output key (e.g. "fid" → False), or None when no metric declares it."""
+    for entry in METRICS:
+        outputs = entry.metadata.get("outputs", {})
+        if key in outputs:
+            return bool(outputs[key])
+    return None

@@ -1,0 +1,28 @@
+"""Which setting a ``best_of`` phase retrains: the best finished run of the source phase, per (dataset, model)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+from ganbench.metrics.base import higher_is_better
+from ganbench.store import Store, scan
+from ganbench.suite import BestLookup
+
+
+def best_lookup(store: Store, suite: str) -> BestLookup:
+    """A lookup over the suite's stored records; ties go to the lower setting index (deterministic)."""
+    records = scan(store.root / suite).records
+
+    def lookup(phase: str, dataset: str, model: str, metric: str) -> Mapping[str, Any] | None:
+        up = higher_is_better(metric)
+        sign = -1.0 if up else 1.0
+        candidates = []
+        for r in records:
+            spec = r["spec"]
+            value = r.get("best", {}).get(metric)
+            if (r["phase"] == phase and spec["dataset"] == dataset and spec["model"]["name"] == model
+                    and r["status"] == "done" and value is not None and math.isfinite(value)):
+                candidates.append((sign * value, spec["setting"], spec["seed"], spec["hparams"]))
+        return min(candidates, key=lambda c: c[:3])[3] if candidates else None
+
+    return lookup

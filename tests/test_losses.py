@@ -1,0 +1,112 @@
+"""Each loss against its formula in ../shared/reference/lucic2018.md, on fixed tensors, both sides."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ganbench.errors import UnknownNameError
+from ganbench.losses import LOSSES, build_loss
+
+REAL = [1.0, -0.5, 2.0]
+FAKE = [0.2, -1.0, 0.5]
+
+
+def sig(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+def terms(name: str, **params):
+    d, g = LOSSES.get(name)(**params)(torch.tensor(REAL), torch.tensor(FAKE))
+    return float(d), float(g)
+
+
+def test_minimax_matches_formula():
+    d, g = terms("mm")
+    assert d == pytest.approx(mean(-math.log(sig(r)) for r in REAL) + mean(-math.log(1 - sig(f)) for f in FAKE))
+    assert g == pytest.approx(mean(math.log(1 - sig(f)) for f in FAKE))  # minimised: saturating
+
+
+def test_non_saturating_matches_formula():
+    d, g = terms("ns")
+    assert d == pytest.approx(mean(-math.log(sig(r)) for r in REAL) + mean(-math.log(1 - sig(f)) for f in FAKE))
+    assert g == pytest.approx(mean(-math.log(sig(f)) for f in FAKE))
+
+
+@pytest.mark.parametrize("name", ["wgan", "wgan_gp"])
+def test_wasserstein_matches_formula(name):
+    d, g = terms(name)
+    assert d == pytest.approx(-mean(REAL) + mean(FAKE))
+    assert g == pytest.approx(-mean(FAKE))
+
+
+def test_lsgan_on_sigmoid_output_as_compare_gan():
+    d, g = terms("lsgan")
+    assert d == pytest.approx(0.5 * mean((sig(r) - 1) ** 2 for r in REAL) + 0.5 * mean(sig(f) ** 2 for f in FAKE))
+    assert g == pytest.approx(0.5 * mean((sig(f) - 1) ** 2 for f in FAKE))
+
+
+def test_hinge_matches_formula():
+    d, g = terms("hinge")
+    assert d == pytest.approx(mean(max(0, 1 - r) for r in REAL) + mean(max(0, 1 + f) for f in FAKE))
+    assert g == pytest.approx(-mean(FAKE))
+
+
+def test_dragan_uses_ns_terms_and_its_penalty():
+    assert terms("dragan") == pytest.approx(terms("ns"))
+    assert LOSSES.meta("dragan")["default_penalty"] == "dragan"
+    assert LOSSES.meta("wgan_gp")["default_penalty"] == "wgan_gp"
+
+
+def test_wgan_clipping_actually_clips():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 1))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(100)
+    loss = build_loss("wgan", {"clip": 0.05, "lr": 1.0})
+    loss.after_d_step(net, torch.zeros(2), torch.zeros(2))
+    values = torch.cat([p.detach().flatten() for p in net.parameters()])
+    assert float(values.abs().max()) == pytest.approx(0.05)
+    assert int((values.abs() == 0.05).sum()) > len(values) // 2
+
+
+def test_began_terms_and_k_update_with_clamp():
+    loss = build_loss("began", {"gamma": 0.5, "lambda_k": 0.1})
+    real, fake = torch.tensor([0.4, 0.6]), torch.tensor([0.1, 0.3])  # L(x) = 0.5, L(x̂) = 0.2
+    loss.k = 0.3
+    d, g = loss(real, fake)
+    assert float(d) == pytest.approx(0.5 - 0.3 * 0.2)
+    assert float(g) == pytest.approx(0.2)
+    logged = loss.after_d_step(nn.Linear(1, 1), real, fake)
+    assert loss.k == pytest.approx(0.3 + 0.1 * (0.5 * 0.5 - 0.2))
+    assert logged["convergence"] == pytest.approx(0.5 + abs(0.25 - 0.2))
+    loss.k = 0.999
+    loss.after_d_step(nn.Linear(1, 1), torch.tensor([10.0]), torch.tensor([0.0]))
+    assert loss.k == 1.0  # clamped above
+    loss.after_d_step(nn.Linear(1, 1), torch.tensor([0.0]), torch.tensor([100.0]))
+    assert loss.k == 0.0  # clamped below
+    restored = build_loss("began", {})
+    restored.load_state_dict({"k": 0.25})
+    assert restored.k == 0.25 and restored.state_dict() == {"k": 0.25}
+
+
+def test_build_loss_takes_only_its_own_params():
+    assert build_loss("wgan", {"clip": 0.3, "lambda": 5.0}).clip == 0.3
+    assert build_loss("wgan", {}).clip == 0.01  # the study's author default
+
+
+def test_unknown_loss_suggests_closest_name():
+    with pytest.raises(UnknownNameError, match=r"unknown loss 'wgan_pg' — did you mean 'wgan_gp'\?"):
+        LOSSES.get("wgan_pg")
+
+
+def test_aliases_resolve():
+    assert LOSSES.canonical("minimax") == "mm"
+    assert LOSSES.canonical("ns_gan") == "ns"
+    assert LOSSES.get("wgangp") is LOSSES.get("wgan_gp")

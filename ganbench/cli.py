@@ -186,6 +186,59 @@ def preview(dataset: str = typer.Argument(..., help="A registered dataset (see `
     typer.echo(f"wrote {path}")
 
 
+@app.command()
+def baseline(suite: Path = typer.Argument(..., help="Suite YAML file whose results define the baseline."),
+             out: Path = typer.Option(..., help="Baseline JSON to write (commit it next to the suite)."),
+             results: Path = RESULTS,
+             z: float = typer.Option(2.0, help="Tolerance in standard deviations over runs (seeds)."),
+             rel: float = typer.Option(0.10, help="Minimum tolerance as a fraction of the value."),
+             ) -> None:
+    """Write a regression baseline from a suite's stored results: median, spread and tolerance per metric."""
+    from ganbench.check import make_baseline
+    from ganbench.store import atomic_write_json
+    from ganbench.tables import load_results
+
+    spec = _suite(suite)
+    df = load_results(results / spec.name) if (results / spec.name).exists() else None
+    if df is None or df.empty:
+        raise GanbenchError(f"{results / spec.name}: no stored runs (run `ganbench run {suite}` first)")
+    doc = make_baseline(df, spec.name, z=z, rel=rel)
+    atomic_write_json(out, doc)
+    typer.echo(f"wrote {out}: {len(doc['entries'])} entries")
+
+
+@app.command()
+def check(suite: Path = typer.Argument(..., help="Suite YAML file to run (or read) and compare."),
+          baseline_file: Path = typer.Option(..., "--baseline", help="Baseline JSON written by `ganbench baseline`."),
+          results: Path = RESULTS,
+          tolerance: float = typer.Option(1.0, help="Scale every stored tolerance (e.g. 2 doubles them)."),
+          run_first: bool = typer.Option(True, "--run/--no-run", help="Train missing runs first, or only read results."),
+          workers: str = typer.Option("1", "--workers", "-w", help="Parallel runs when training (number or auto)."),
+          device: str = typer.Option("auto", help="cpu, cuda or auto."),
+          ) -> None:
+    """Catch a change that makes your GANs worse: exit 0 when every metric holds, 1 on a regression, 2 on bad input."""
+    from ganbench.check import compare, failed, format_table, read_baseline
+    from ganbench.tables import load_results
+
+    entries = read_baseline(baseline_file)
+    spec = _suite(suite)
+    if run_first:
+        from ganbench.execution import run_suite
+
+        run_suite(spec, _store(results), workers=workers, device=device, data_root=spec.data_root,
+                  download=spec.download)
+    suite_dir = results / spec.name
+    import pandas as pd
+
+    df = load_results(suite_dir) if suite_dir.exists() else pd.DataFrame(columns=["metric"])
+    table = compare(df, entries, scale=tolerance)
+    typer.echo(format_table(table))
+    if failed(table):
+        typer.echo("check FAILED: a metric regressed beyond its tolerance, or a (dataset, model) is missing", err=True)
+        raise typer.Exit(1)
+    typer.echo("check passed")
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
     try:

@@ -72,9 +72,15 @@ class Registry(Generic[T]):
         return self.entry(name).metadata
 
     def suggest(self, name: str, n: int = 2) -> list[str]:
-        candidates = list(self._entries) + list(self._aliases)
-        close = difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
-        return list(dict.fromkeys(self._aliases.get(c, c) for c in close))
+        """Up to ``n`` close names; a second one only when it is about as close as the best."""
+        scored = []
+        for candidate in list(self._entries) + list(self._aliases):
+            ratio = difflib.SequenceMatcher(None, name, candidate).ratio()
+            if ratio >= 0.5:
+                scored.append((ratio, self._aliases.get(candidate, candidate)))
+        scored.sort(key=lambda pair: -pair[0])
+        best = scored[0][0] if scored else 0.0
+        return list(dict.fromkeys(c for r, c in scored if r >= best - 0.1))[:n]
 
     def names(self) -> list[str]:
         return sorted(self._entries)

@@ -160,6 +160,7 @@ class Phase:
     seeds: tuple[int, ...]
     hparams: Mapping[str, Any]
     best_of: BestOf | None = None
+    model_hparams: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: frozen({}))  # per model name
 
 
 @dataclass(frozen=True)

@@ -275,14 +275,16 @@ def _model(node: Any, path: str, kinds: set[str]) -> ModelEntry:
     return ModelEntry(display, kind, loss, frozen(arch), penalty, hparams, defaults)
 
 
-def _phase(node: Any, path: str, default_seeds: tuple[int, ...], default_samples: int, earlier: list[str]) -> Phase:
-    node = _mapping(node, path, ("name", "samples", "include_defaults", "seeds", "hparams", "best_of"), ("name",))
+def _phase(node: Any, path: str, default_seeds: tuple[int, ...], default_samples: int, earlier: list[str],
+           model_names: tuple[str, ...]) -> Phase:
+    node = _mapping(node, path, ("name", "samples", "include_defaults", "seeds", "hparams", "model_hparams",
+                                 "best_of"), ("name",))
     name = _str(node["name"], f"{path}.name")
     if name in earlier:
         raise SpecError(f"{path}.name", f"phase '{name}' is defined twice")
     seeds = _seeds(node["seeds"], f"{path}.seeds") if "seeds" in node else default_seeds
     if "best_of" in node:
-        for key in ("samples", "include_defaults", "hparams"):
+        for key in ("samples", "include_defaults", "hparams", "model_hparams"):
             if key in node:
                 raise SpecError(f"{path}.{key}", "a best_of phase retrains the best setting; it takes only seeds")
         best = _mapping(node["best_of"], f"{path}.best_of", ("phase", "metric"), ("phase",))
@@ -293,7 +295,10 @@ def _phase(node: Any, path: str, default_seeds: tuple[int, ...], default_samples
         return Phase(name, 1, False, seeds, frozen({}), BestOf(source, metric))
     samples = _int(node.get("samples", default_samples), f"{path}.samples", low=1)
     include = _bool(node.get("include_defaults", False), f"{path}.include_defaults")
-    return Phase(name, samples, include, seeds, _hparams(node.get("hparams"), f"{path}.hparams"))
+    per_model = _mapping(node.get("model_hparams") or {}, f"{path}.model_hparams", model_names)
+    model_hparams = {m: _hparams(v, f"{path}.model_hparams.{m}") for m, v in per_model.items()}
+    return Phase(name, samples, include, seeds, _hparams(node.get("hparams"), f"{path}.hparams"), None,
+                 frozen(model_hparams))
 
 
 TOP_KEYS = ("name", "description", "datasets", "models", "hparams", "search", "seeds", "phases", "budget",
@@ -339,7 +344,8 @@ def parse(doc: Any) -> SuiteSpec:
             raise SpecError("phases", "expected a non-empty list of phases")
         phases: list[Phase] = []
         for i, p in enumerate(doc["phases"]):
-            phases.append(_phase(p, f"phases[{i}]", seeds, samples, [q.name for q in phases]))
+            phases.append(_phase(p, f"phases[{i}]", seeds, samples, [q.name for q in phases],
+                                 tuple(m.name for m in models)))
     else:
         include = _bool(search.get("include_defaults", False), "search.include_defaults")
         phases = [Phase("main", samples, include, seeds, frozen({}))]
@@ -407,11 +413,13 @@ class Expansion:
 
 
 def _space(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry) -> dict[str, Any]:
-    """Merged search space for one (phase, dataset, model): suite < phase < dataset < model; applicable keys only."""
+    """Merged search space for one (phase, dataset, model): suite < phase < dataset < model < the phase's
+    overrides for that model; applicable keys only."""
     from ganbench.losses import LOSSES
 
     loss_params = tuple(LOSSES.meta(model.loss)["params"]) if model.loss else ()
-    merged = {**spec.hparams, **phase.hparams, **dataset.hparams, **model.hparams}
+    merged = {**spec.hparams, **phase.hparams, **dataset.hparams, **model.hparams,
+              **phase.model_hparams.get(model.name, {})}
     return {k: v for k, v in merged.items() if applies(k, model.kind, loss_params, model.penalty)}
 
 

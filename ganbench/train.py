@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbench.data.base import BatchSampler, Dataset
+from ganbench.flops import StepFlopCounter
 from ganbench.losses import GanLoss, build_loss
 from ganbench.nets import ARCHS, AutoencoderD, NetConfig
 from ganbench.penalties import PENALTIES
@@ -120,12 +121,6 @@ def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
             b_ema.copy_(b)
 
 
-def _flop_counter():
-    from torch.utils.flop_counter import FlopCounterMode
-
-    return FlopCounterMode(display=False)
-
-
 def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu",
           evaluate: Evaluate | None = None, checkpointing: Checkpointing | None = None,
           progress: Callable[[int], None] | None = None) -> Outcome:
@@ -194,7 +189,7 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
     last_d_real = torch.zeros(batch_size, device=device)
     log = {"d": math.nan, "g": math.nan}
     extras: dict[str, float] = {}
-    counter = _flop_counter() if compute["flops_per_step"] is None and start == 0 else None
+    counter = StepFlopCounter() if compute["flops_per_step"] is None and start == 0 else None
     tic = time.perf_counter()
     for step in range(start + 1, steps + 1):
         if counter is not None and step == 1:

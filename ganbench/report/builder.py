@@ -1,0 +1,285 @@
+"""``build``: the tidy results frame → ``tables/``, ``figures/`` and a self-contained ``index.html``.
+
+The only function here that touches the disk; the numbers come from :mod:`ganbench.tables`,
+the pictures from :mod:`ganbench.report.figures` and :mod:`ganbench.report.samples`.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import html
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from ganbench.errors import GanbenchError
+from ganbench.report import figures as F
+from ganbench.report import samples as S
+from ganbench.report.formats import to_html, to_latex, to_markdown
+from ganbench.report.html import Section, render_page
+from ganbench.report.style import FigureFile, add_panel, make_style
+from ganbench.report.views import metric_label, pairwise_view, summary_view
+from ganbench.tables import (
+    annotate_pools, attach_reference, budget_curve, known_direction, metric_direction,
+    metric_sort_key, model_order, pairwise_tests, reference_table, run_scores, run_table, summary,
+    values_at_score,
+)
+
+__all__ = ["build"]
+
+# Files this module writes; stale ones from an earlier build are removed so the page and the
+# folders always describe the same build.
+_OWNED = {"figures": (".png", ".pdf"), "tables": (".csv", ".md", ".tex")}
+
+
+def _filter(df: pd.DataFrame, column: str, wanted: Iterable[str] | None) -> pd.DataFrame:
+    """Rows whose ``column`` is in ``wanted`` (None: all); unknown names are an error."""
+    if not wanted:
+        return df
+    wanted = [str(w) for w in wanted]
+    present = sorted(df[column].dropna().astype(str).unique())
+    unknown = [w for w in wanted if w not in present]
+    if unknown:
+        raise GanbenchError(f"no runs with {column} {', '.join(map(repr, unknown))} "
+                            f"(present: {', '.join(present) or 'none'})")
+    return df[df[column].astype(str).isin(wanted).to_numpy()]
+
+
+def _reference(reference: Any) -> pd.DataFrame | None:
+    if reference is None or reference is False:
+        return None
+    if isinstance(reference, pd.DataFrame):
+        return reference
+    if reference is True or reference == "lucic2018":
+        return reference_table()
+    return reference_table(Path(reference))
+
+
+def _clear(out: Path) -> None:
+    for folder, suffixes in _OWNED.items():
+        directory = out / folder
+        if directory.is_dir():
+            for path in directory.iterdir():
+                if path.is_file() and path.suffix in suffixes:
+                    path.unlink()
+
+
+def _write_table(view, directory: Path, name: str) -> dict[str, Path]:
+    paths = {"md": directory / f"{name}.md", "tex": directory / f"{name}.tex"}
+    paths["md"].write_text(to_markdown(view), encoding="utf-8")
+    paths["tex"].write_text(to_latex(view), encoding="utf-8")
+    return paths
+
+
+def _links(paths: Sequence[Path], root: Path) -> str:
+    items = " · ".join(f'<a href="{html.escape(p.relative_to(root).as_posix())}">'
+                       f"{html.escape(p.name)}</a>" for p in paths)
+    return f'<p class="meta">Files: {items}</p>'
+
+
+def _published(table: pd.DataFrame, multi_suite: bool) -> dict[tuple[str, str], tuple[float, float, str]]:
+    if "published_fid_mean" not in table.columns:
+        return {}
+    table = add_panel(table, multi_suite)
+    return {(str(r["panel"]), str(r["model"])): (float(r["published_fid_mean"]),
+                                                  float(r["published_fid_std"]),
+                                                  str(r["published_source"]))
+            for r in table.to_dict("records") if pd.notna(r["published_fid_mean"])}
+
+
+def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench report",
+          metric: str = "fid", reference: str | Path | pd.DataFrame | bool | None = None,
+          datasets: Sequence[str] | None = None, models: Sequence[str] | None = None,
+          suites: Sequence[str] | None = None,
+          unreadable: Sequence[tuple[Any, str]] | None = None, n_boot: int = 1000, seed: int = 0,
+          budget_k: int | None = None, formats: Sequence[str] = ("png", "pdf")) -> Path:
+    """Write the report for ``df`` (from :func:`ganbench.tables.load_results`) under ``out_dir``.
+
+    ``metric`` drives the budget curves, distributions, tests and the headline table (every
+    metric with a known direction still goes into ``tables/summary.csv``). ``reference`` adds
+    published numbers: a CSV path, a frame, or ``"lucic2018"``/``True`` for the shipped table.
+    ``datasets``/``models``/``suites`` filter the runs. ``unreadable`` defaults to
+    ``df.attrs["unreadable"]`` and is listed on the page. Returns the path of ``index.html``.
+    """
+    out = Path(out_dir)
+    unreadable = list(unreadable if unreadable is not None else df.attrs.get("unreadable", []))
+    frame = _filter(_filter(_filter(df, "suite", suites), "dataset", datasets), "model", models)
+    if frame.empty:
+        raise GanbenchError("no runs to report (the results are empty or the filters match nothing)")
+    present = sorted(frame["metric"].dropna().astype(str).unique(), key=metric_sort_key)
+    if present and metric not in present:
+        raise GanbenchError(f"metric '{metric}' is in none of these runs (present: {', '.join(present)})")
+    try:
+        higher = metric_direction(metric)
+    except ValueError as err:
+        raise GanbenchError(str(err)) from None
+    multi = frame["suite"].nunique() > 1
+    ref = _reference(reference)
+
+    tables_dir, figures_dir = out / "tables", out / "figures"
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    _clear(out)
+
+    # ---- numbers
+    runs = add_panel(run_table(frame), multi)
+    scores = annotate_pools(add_panel(run_scores(frame, metric), multi))
+    metrics = [metric] + [m for m in present if m != metric and known_direction(m)]
+    table = summary(frame, metrics=metrics, n_boot=n_boot, seed=seed)
+    if ref is not None:
+        table = attach_reference(table, ref)
+    curves_k = add_panel(budget_curve(scores, n_boot=n_boot, seed=seed, budget="settings"), multi) \
+        if scores["score"].notna().any() else pd.DataFrame()
+    curves_h = add_panel(budget_curve(scores, n_boot=n_boot, seed=seed, budget="hours"), multi) \
+        if scores["score"].notna().any() else pd.DataFrame()
+    pairs = add_panel(pairwise_tests(scores, k=budget_k, n_boot=n_boot, seed=seed), multi) \
+        if scores["model"].nunique() > 1 else pd.DataFrame()
+
+    # ---- tables
+    written: list[Path] = []
+    table.to_csv(tables_dir / "summary.csv", index=False)
+    written.append(tables_dir / "summary.csv")
+    scores.drop(columns=["panel"]).to_csv(tables_dir / "run_scores.csv", index=False)
+    written.append(tables_dir / "run_scores.csv")
+    summary_tbl = summary_view(table, metric, higher, with_suite=multi)
+    written += _write_table(summary_tbl, tables_dir, "summary").values()
+    for name, curve in (("budget_settings", curves_k), ("budget_hours", curves_h)):
+        if not curve.empty:
+            curve.drop(columns=["panel"]).to_csv(tables_dir / f"{name}.csv", index=False)
+            written.append(tables_dir / f"{name}.csv")
+    pair_tbl = None
+    if not pairs.empty:
+        pairs.drop(columns=["panel"]).to_csv(tables_dir / "pairwise.csv", index=False)
+        written.append(tables_dir / "pairwise.csv")
+        pair_tbl = pairwise_view(pairs, metric, with_suite=multi)
+        pair_paths = _write_table(pair_tbl, tables_dir, "pairwise")
+        written += pair_paths.values()
+
+    # ---- figures
+    figs = _figures(frame, runs, scores, table, curves_k, curves_h, pairs, figures_dir, metric,
+                    higher, multi, tuple(formats))
+
+    # ---- page
+    page = _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, written,
+                 unreadable, out, multi)
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
+def _figures(frame, runs, scores, table, curves_k, curves_h, pairs, directory: Path, metric: str,
+             higher: bool, multi: bool, formats: tuple[str, ...]) -> dict[str, Any]:
+    """Every figure the data supports, grouped by the page section it belongs to."""
+    import seaborn as sns
+
+    points = add_panel(frame, multi)
+    style = make_style(runs)
+    canvas = F.Canvas(directory, style, metric, higher, formats)
+    out: dict[str, list[FigureFile]] = {k: [] for k in
+                                        ("budget", "spread", "tests", "training", "quality", "samples")}
+    skipped: list[str] = []
+
+    def add(section: str, fig: FigureFile | None, what: str, why: str) -> None:
+        if fig is None:
+            skipped.append(f"{what}: {why}")
+        else:
+            out[section].append(fig)
+
+    with sns.axes_style("whitegrid"):
+        add("budget", F.budget_figure(canvas, curves_k, runs) if not curves_k.empty else None,
+            "budget curve (settings)", f"no run has a {metric} score")
+        add("budget", F.budget_figure(canvas, curves_h, runs, x="hours") if not curves_h.empty else None,
+            "budget curve (compute hours)", "no run has both a score and its compute time")
+        add("spread", F.distribution_figure(canvas, scores, runs, which="seeds",
+                                            published=_published(table, multi)),
+            "distribution over seeds", "no setting was run with several seeds")
+        add("spread", F.distribution_figure(canvas, scores, runs, which="settings"),
+            "distribution over settings", f"no run has a {metric} score")
+        add("tests", F.pvalue_heatmap_figure(canvas, pairs) if not pairs.empty else None,
+            "pairwise p-values", "fewer than two models with scores")
+        add("training", F.training_curves_figure(canvas, points, scores, runs),
+            "training curves", "fewer than two evaluation points")
+        quality = values_at_score(frame, scores, ["precision", "recall", "modes", "modes_1pct"])
+        add("quality", F.precision_recall_figure(canvas, quality, runs),
+            "precision–recall", "no precision/recall in these runs")
+        if frame["metric"].isin(["polygon_precision", "polygon_recall"]).any():
+            polygons = values_at_score(frame, scores, ["polygon_precision", "polygon_recall"])
+            add("quality", F.precision_recall_figure(canvas, polygons, runs, prefix="polygon_"),
+                "polygon precision–recall", "no run has both polygon precision and recall")
+        centres = {p: S.panel_centres(runs, p) for p in style.panels
+                   if _has_files(scores, p, "samples_2d")}
+        add("quality", F.mode_coverage_figure(canvas, quality, runs,
+                                              S.n_modes_by_panel(runs, style.panels, centres)),
+            "mode coverage", "no mode metrics (2D mixtures only)")
+        best_png = S.best_with_file(scores, "samples", higher)
+        best_2d = S.best_with_file(scores, "samples_2d", higher)
+        for panel in style.panels:
+            fig = S.sample_grid_figure(canvas, panel, best_png)
+            if fig is not None:
+                out["samples"].append(fig)
+            if panel in centres:
+                points_centres, why = centres[panel]
+                fig = S.scatter_2d_figure(canvas, panel, best_2d, points_centres, why)
+                if fig is not None:
+                    out["samples"].append(fig)
+        if not out["samples"]:
+            skipped.append("samples: no run stored a readable samples.png or samples.npy")
+    return {"figures": out, "skipped": skipped}
+
+
+def _has_files(scores: pd.DataFrame, panel: str, column: str) -> bool:
+    values = scores.loc[scores["panel"] == panel, column].dropna().astype(str)
+    return any(Path(v).is_file() for v in values)
+
+
+def _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, written, unreadable,
+          out: Path, multi: bool) -> str:
+    from ganbench import __version__
+
+    status = runs["status"].astype(str)
+    counts = {"runs": len(runs), "done": int((status == "done").sum()),
+              "diverged": int((status == "diverged").sum()),
+              "failed": int((status == "failed").sum()),
+              "incomplete": int((~runs["complete"].astype(bool)).sum()),
+              "datasets": runs["dataset"].nunique(), "models": runs["model"].nunique()}
+    suites = sorted(runs["suite"].dropna().astype(str).unique())
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    source = frame.attrs.get("source")
+    meta = [
+        f"Suite{'s' if len(suites) > 1 else ''}: <strong>{html.escape(', '.join(suites))}</strong>"
+        + (f" · results: <code>{html.escape(str(source))}</code>" if source else ""),
+        f"Generated {now} by ganbench {html.escape(__version__)} · metric: "
+        f"{html.escape(metric_label(metric))} ({'higher' if higher else 'lower'} is better) · "
+        f"models: {html.escape(', '.join(model_order(runs['model'].astype(str).unique())))}",
+    ]
+    if unreadable:
+        meta.append(f'<span class="note">{len(unreadable)} record(s) could not be read and are left '
+                    f'out: see <a href="#unreadable">the list</a>.</span>')
+    if counts["incomplete"]:
+        meta.append(f'<span class="note">{counts["incomplete"]} of {counts["runs"]} runs are '
+                    f"incomplete (still running or pending): numbers may change.</span>")
+    groups = figs["figures"]
+    sections = [
+        Section("Summary", "summary", [f'<div class="scroll">{to_html(summary_tbl)}</div>',
+                                       _links([p for p in written if p.stem in ("summary", "run_scores")], out)]),
+        Section("Budget", "budget", figures=groups["budget"],
+                body=[_links([p for p in written if p.stem.startswith("budget")], out)]
+                if groups["budget"] else []),
+        Section("Spread over seeds and settings", "spread", figures=groups["spread"]),
+        Section("Pairwise tests", "tests", figures=groups["tests"],
+                body=[f'<div class="scroll">{to_html(pair_tbl)}</div>',
+                      _links([p for p in written if p.stem == "pairwise"], out)]
+                if pair_tbl is not None else []),
+        Section("Training", "training", figures=groups["training"]),
+        Section("Sample quality and coverage", "quality", figures=groups["quality"]),
+        Section("Samples", "samples", figures=groups["samples"]),
+    ]
+    notes = [f"<li>{html.escape(s)}</li>" for s in figs["skipped"]]
+    if notes:
+        sections.append(Section("Not drawn", "not-drawn", [f"<ul>{''.join(notes)}</ul>"]))
+    if unreadable:
+        items = "".join(f"<li><code>{html.escape(str(p))}</code>: {html.escape(str(r))}</li>"
+                        for p, r in unreadable)
+        sections.append(Section(f"Unreadable records ({len(unreadable)})", "unreadable",
+                                [f'<ul class="note">{items}</ul>']))
+    return render_page(title, meta, counts, sections, out)

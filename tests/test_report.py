@@ -1,0 +1,327 @@
+"""ganbench.report: tables (Markdown/LaTeX/HTML), figures and the self-contained index.html."""
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganbench import tables as T
+from ganbench.errors import GanbenchError
+from ganbench.report import build
+from ganbench.report.formats import Cell, Table, latex_escape, to_html, to_latex, to_markdown
+from ganbench.report.views import summary_view
+from report_fixtures import make_record, scored_record, synthetic_study
+
+FAST = {"n_boot": 200, "formats": ("png",)}
+
+
+class _Page(HTMLParser):
+    """Collects img tags and links of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[dict[str, str]] = []
+        self.links: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs)
+        if tag == "a" and "href" in attrs:
+            self.links.append(attrs["href"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(index: Path) -> _Page:
+    page = _Page()
+    page.feed(index.read_text(encoding="utf-8"))
+    return page
+
+
+def with_files(records: list[dict], root: Path, *, png: bool = True, points: bool = True) -> list[dict]:
+    """Give each record a run dir with samples.png / samples.npy, as the store would."""
+    rng = np.random.default_rng(0)
+    for rec in records:
+        run_dir = root / rec["suite"] / rec["run_id"]
+        run_dir.mkdir(parents=True, exist_ok=True)
+        rec["_dir"] = str(run_dir)
+        if png:
+            mpimg.imsave(run_dir / "samples.png", rng.random((16, 16)), cmap="gray")
+            rec["samples"] = "samples.png"
+        if points:
+            np.save(run_dir / "samples.npy", rng.normal(size=(200, 2)))
+            rec["samples_2d"] = "samples.npy"
+    return records
+
+
+def assert_page_references_every_figure(out: Path) -> _Page:
+    page = parse(out / "index.html")
+    pngs = {p.relative_to(out).as_posix() for p in (out / "figures").glob("*.png")}
+    referenced = {img["data-file"] for img in page.images}
+    assert pngs and referenced == pngs
+    for img in page.images:
+        assert img["src"].startswith("data:image/png;base64,")
+        assert base64.b64decode(img["src"].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    for pdf in (out / "figures").glob("*.pdf"):
+        assert pdf.relative_to(out).as_posix() in page.links
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in html and "<link" not in html and 'src="http' not in html  # offline
+    return page
+
+
+def balanced_braces(tex: str) -> bool:
+    depth = 0
+    for char in re.sub(r"\\[{}]", "", tex):
+        depth += char == "{"
+        depth -= char == "}"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+# --------------------------------------------------------------------------------------------
+# the full report on a partial Lucic-shaped grid
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("full")
+    records = synthetic_study(datasets=("ring",), models=("NS GAN", "WGAN", "LSGAN"), n_settings=8,
+                              n_seeds=5, running_share=0.15, seed=1)
+    df = T.records_to_frame(with_files(records, root / "results"))
+    df.attrs["unreadable"] = [("results/default/broken", "JSONDecodeError: line 1")]
+    index = build(df, root / "report", title="Full & <test>", n_boot=300)
+    return root / "report", index, df
+
+
+def test_full_report_writes_tables_figures_and_page(full_report):
+    out, index, df = full_report
+    assert index == out / "index.html"
+    names = {p.stem for p in (out / "figures").glob("*.png")}
+    assert {"budget_settings", "budget_hours", "distribution_seeds", "distribution_settings",
+            "training_curves", "precision_recall", "mode_coverage", "pairwise_pvalues",
+            "samples_ring", "samples2d_ring"} <= names
+    assert names == {p.stem for p in (out / "figures").glob("*.pdf")}
+    for name in ("summary.csv", "summary.md", "summary.tex", "run_scores.csv", "budget_settings.csv",
+                 "budget_hours.csv", "pairwise.csv", "pairwise.md", "pairwise.tex"):
+        assert (out / "tables" / name).is_file(), name
+    page = assert_page_references_every_figure(out)
+    text = " ".join(page.text)
+    assert "Full & <test>" in text and "default" in text and "ganbench" in text
+    assert "results/default/broken" in text and "JSONDecodeError" in text
+    incomplete = int((~T.run_table(df)["complete"]).sum())
+    assert incomplete > 0 and f"{incomplete} of {df['run_id'].nunique()} runs" in text
+    summary_csv = pd.read_csv(out / "tables" / "summary.csv")
+    assert list(summary_csv["model"]) == ["NS GAN", "LSGAN", "WGAN"]  # the study's order
+    assert len(pd.read_csv(out / "tables" / "run_scores.csv")) == df["run_id"].nunique()
+
+
+def test_markdown_table_shape(full_report):
+    out, _, _ = full_report
+    lines = (out / "tables" / "summary.md").read_text().strip().splitlines()
+    summary_csv = pd.read_csv(out / "tables" / "summary.csv")
+    assert len(lines) == len(summary_csv) + 2
+    widths = {len(re.findall(r"(?<!\\)\|", line)) for line in lines}
+    assert len(widths) == 1
+    assert re.fullmatch(r"\|(:?-+:?\|)+", lines[1])
+
+
+def test_latex_summary_is_sound_and_bolds_the_best(full_report):
+    out, _, _ = full_report
+    tex = (out / "tables" / "summary.tex").read_text()
+    assert balanced_braces(tex)
+    for rule in ("\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}", "\\end{tabular}"):
+        assert rule in tex
+    table = pd.read_csv(out / "tables" / "summary.csv")
+    best_model = table.loc[table["fid_best"].idxmin(), "model"]
+    rows = [line for line in tex.splitlines() if line.endswith("\\\\") and "&" in line][1:]
+    assert len(rows) == len(table)
+    for line in rows:
+        cells = [c.strip() for c in line[:-2].split(" & ")]
+        best_cell = cells[6]  # Dataset, Model, Runs, Diverged, Failed, Incomplete, Best
+        assert best_cell.startswith("\\textbf{") == (cells[1] == best_model), line
+    best_mean_model = table.loc[table["fid_mean"].idxmin(), "model"]
+    bold_pm = [line for line in rows if "\\mathbf{" in line and "\\pm" in line]
+    assert len(bold_pm) == 1 and f"& {best_mean_model} &" in bold_pm[0]
+    assert re.search(r"\$\d+\.\d \\pm \d+\.\d\$", tex)
+
+
+# --------------------------------------------------------------------------------------------
+# formatters on hostile names
+
+
+def test_latex_escapes_every_special_character():
+    nasty = "A_B & C #1 50% $x$ {y} ~z ^w \\v"
+    escaped = latex_escape(nasty)
+    assert escaped == (r"A\_B \& C \#1 50\% \$x\$ \{y\} \textasciitilde{}z \textasciicircum{}w "
+                       r"\textbackslash{}v")
+    table = Table(["Model", "Score"], [[Cell(nasty), Cell("1.0", bold=True)],
+                                       [Cell("plain"), Cell("2.0 ± 0.1", math="2.0 \\pm 0.1")]],
+                  ["l", "r"], caption="50% of runs_x")
+    tex = to_latex(table)
+    assert balanced_braces(tex)
+    body = tex.split("\\midrule", 1)[1]
+    unescaped = re.findall(r"(?<!\\)[&%#_$]", re.sub(r"\$2\.0 \\pm 0\.1\$", "", body.replace(" & ", " ")))
+    assert unescaped == []
+    assert "\\textbf{1.0}" in tex and "$2.0 \\pm 0.1$" in tex and "50\\% of runs\\_x" in tex
+
+
+def test_markdown_and_html_escape_and_bold():
+    table = Table(["a|b", "n"], [[Cell("x|y"), Cell("3", bold=True)], [Cell("<z>"), Cell("4")]],
+                  ["l", "r"])
+    md = to_markdown(table).splitlines()
+    assert md[0] == "| a\\|b | n |" and md[1] == "|:---|---:|" and md[2] == "| x\\|y | **3** |"
+    html = to_html(table)
+    assert "&lt;z&gt;" in html and "<strong>3</strong>" in html and "<z>" not in html
+    with pytest.raises(ValueError):
+        Table(["a"], [[Cell("1"), Cell("2")]], ["l"])
+
+
+def test_summary_view_bolds_per_dataset_and_higher_is_better():
+    recs = []
+    for dataset, values in (("ring", {"A": 2.0, "B": 5.0}), ("grid", {"A": 9.0, "B": 1.0})):
+        for model, value in values.items():
+            recs.append(make_record(dataset=dataset, model=model, history=[(10, {"is_mean": value})]))
+    table = T.summary(T.records_to_frame(recs), metrics=["is_mean"])
+    view = summary_view(table, "is_mean", higher=True)
+    bold = {(row[0].text, row[1].text): row[6].bold for row in view.rows}
+    assert bold == {("grid", "A"): True, ("grid", "B"): False, ("ring", "A"): False, ("ring", "B"): True}
+    assert view.group_starts == {2}
+
+
+# --------------------------------------------------------------------------------------------
+# small and odd inputs
+
+
+def test_single_run_report(tmp_path):
+    df = T.records_to_frame(with_files([scored_record(12.0)], tmp_path / "results", points=False))
+    out = tmp_path / "report"
+    build(df, out, title="one run", **FAST)
+    page = assert_page_references_every_figure(out)
+    assert {p.stem for p in (out / "figures").glob("*.png")} >= {"budget_settings", "samples_ring"}
+    assert not (out / "tables" / "pairwise.csv").exists()
+    assert not (out / "figures" / "distribution_seeds.png").exists()
+    assert "no setting was run with several seeds" in " ".join(page.text)
+
+
+def test_report_of_failed_runs_only(tmp_path):
+    df = T.records_to_frame([make_record(status="failed", error="boom"),
+                             make_record(setting=1, status="running")])
+    build(df, tmp_path, title="nothing yet", **FAST)
+    summary_csv = pd.read_csv(tmp_path / "tables" / "summary.csv")
+    assert (summary_csv["failed"].iloc[0], summary_csv["incomplete"].iloc[0]) == (1, 1)
+    assert list((tmp_path / "figures").glob("*.png")) == []
+    assert "1 of 2 runs are incomplete" in " ".join(parse(tmp_path / "index.html").text)
+
+
+def test_several_suites_and_filters(tmp_path):
+    recs = synthetic_study(datasets=("ring", "grid"), models=("NS GAN", "WGAN"), n_settings=4,
+                           n_seeds=3, suite="a", metrics=("fid",))
+    recs += synthetic_study(datasets=("ring",), models=("NS GAN", "WGAN"), n_settings=4, n_seeds=3,
+                            suite="b", seed=5, metrics=("fid",))
+    df = T.records_to_frame(recs)
+    out = tmp_path / "both"
+    build(df, out, title="two suites", **FAST)
+    table = pd.read_csv(out / "tables" / "summary.csv")
+    assert set(zip(table["suite"], table["dataset"])) == {("a", "ring"), ("a", "grid"), ("b", "ring")}
+    assert (out / "tables" / "summary.md").read_text().startswith("| Suite | Dataset |")
+    assert set(pd.read_csv(out / "tables" / "pairwise.csv")["suite"]) == {"a", "b"}
+    assert set(pd.read_csv(out / "tables" / "budget_settings.csv")["suite"]) == {"a", "b"}
+    assert_page_references_every_figure(out)
+
+    only = tmp_path / "ring-ns"
+    build(df, only, title="filtered", datasets=["ring"], models=["NS GAN"], suites=["a"], **FAST)
+    table = pd.read_csv(only / "tables" / "summary.csv")
+    assert list(zip(table["dataset"], table["model"])) == [("ring", "NS GAN")]
+    with pytest.raises(GanbenchError, match="present: NS GAN, WGAN"):
+        build(df, tmp_path / "x", title="bad", models=["BEGAN"], **FAST)
+    with pytest.raises(GanbenchError, match="metric 'is_mean'"):
+        build(df, tmp_path / "y", title="bad", metric="is_mean", **FAST)
+
+
+def test_reference_marker_and_columns(tmp_path):
+    recs = [scored_record(v, dataset="mnist", model="NS-GAN", phase="seeds", seed=s)
+            for s, v in enumerate([6.0, 7.0, 8.0])]
+    recs += [scored_record(v, dataset="mnist", model="WGAN", phase="seeds", seed=s)
+             for s, v in enumerate([9.0, 10.0])]
+    out = tmp_path / "ref"
+    build(T.records_to_frame(recs), out, title="mnist", reference="lucic2018", **FAST)
+    table = pd.read_csv(out / "tables" / "summary.csv").set_index("model")
+    assert table.loc["NS-GAN", "published_fid_mean"] == 6.8 and table.loc["WGAN", "published_fid_std"] == 0.4
+    md = (out / "tables" / "summary.md").read_text()
+    assert "Published" in md and "6.8 ± 0.5" in md
+    assert "$6.8 \\pm 0.5$" in (out / "tables" / "summary.tex").read_text()
+    text = " ".join(parse(out / "index.html").text)
+    assert "Black diamonds: published mean ± std" in text and "Lucic et al. 2018 Table 2" in text
+
+
+def test_rebuild_removes_stale_figures(tmp_path):
+    recs = synthetic_study(datasets=("ring",), models=("NS GAN", "WGAN"), n_settings=4, n_seeds=3,
+                           metrics=("fid",))
+    df = T.records_to_frame(recs)
+    build(df, tmp_path, title="first", **FAST)
+    assert (tmp_path / "figures" / "pairwise_pvalues.png").exists()
+    build(df, tmp_path, title="second", models=["NS GAN"], **FAST)
+    assert not (tmp_path / "figures" / "pairwise_pvalues.png").exists()
+    assert_page_references_every_figure(tmp_path)
+
+
+def test_higher_is_better_metric_and_polygon_precision_recall(tmp_path):
+    recs = []
+    for model, base in (("NS GAN", 0.8), ("WGAN", 0.5)):
+        for setting in range(3):
+            values = {"is_mean": 5.0 + base + setting, "mystery": 0.1,
+                      "polygon_precision": base, "polygon_recall": base - 0.1 * setting}
+            recs.append(make_record(dataset="polygons", model=model, setting=setting,
+                                    history=[(100, values), (200, values)]))
+    df = T.records_to_frame(recs)
+    build(df, tmp_path, title="polygons", metric="is_mean", **FAST)
+    assert (tmp_path / "figures" / "polygon_precision_recall.png").exists()
+    assert_page_references_every_figure(tmp_path)
+    table = pd.read_csv(tmp_path / "tables" / "summary.csv").set_index("model")
+    assert table.loc["NS GAN", "is_mean_best"] == pytest.approx(7.8)  # the max: higher is better
+    assert "higher is better" in (tmp_path / "tables" / "summary.md").read_text() or \
+        "higher is better" in (tmp_path / "tables" / "summary.tex").read_text()
+    with pytest.raises(GanbenchError, match="no known direction"):
+        build(df, tmp_path / "std", title="x", metric="mystery", **FAST)
+
+
+def test_end_to_end_through_the_store(tmp_path):
+    """Records written by the lead's Store, read back by load_results, reported."""
+    torch = pytest.importorskip("torch")
+    from ganbench.specs import RunSpec
+    from ganbench.store import Store
+
+    store = Store(tmp_path / "results")
+    for model in ("NS GAN", "WGAN"):
+        for setting, best in enumerate((20.0, 30.0)):
+            spec_dict = dict(make_record(model=model, setting=setting)["spec"], suite="mix", phase="wide")
+            spec = RunSpec.from_dict(spec_dict)
+            store.begin(spec)
+            store.write_history(spec, [{"step": 500, "seconds": 5.0, "metrics": {"fid": best + 5}},
+                                       {"step": 1000, "seconds": 10.0, "metrics": {"fid": best}}])
+            name = store.write_samples(spec, torch.randn(100, 2))
+            store.write_result(spec, {"status": "done", "compute": {"steps": 1000, "seconds": 10.0},
+                                      "samples_2d": name})
+    broken = tmp_path / "results" / "mix" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "spec.json").write_text("{not json")
+
+    df = T.load_results(tmp_path / "results")
+    assert df["run_id"].nunique() == 4 and len(df.attrs["unreadable"]) == 1
+    out = tmp_path / "report"
+    build(df, out, title="store", **FAST)
+    assert (out / "figures" / "samples2d_ring.png").exists()
+    page = assert_page_references_every_figure(out)
+    assert "broken" in " ".join(page.text)
+    table = pd.read_csv(out / "tables" / "summary.csv")
+    assert list(table["fid_best"]) == [20.0, 20.0] and list(table["runs"]) == [2, 2]

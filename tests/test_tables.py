@@ -1,0 +1,367 @@
+"""Known-answer tests for ganbench.tables: the frame, run scores, summaries, budget curves, tests."""
+from __future__ import annotations
+
+import itertools
+import math
+from math import comb
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganbench import tables as T
+from report_fixtures import make_record, scored_record, synthetic_study
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def known_study() -> list[dict]:
+    """Model "NS GAN" on ring: 4 wide settings (best FID 10, 20, 30, 40), 5 seeds (12..20),
+    one failed run without history, one running run, one diverged run (best 50)."""
+    recs = [scored_record(v, phase="wide", setting=i, seed=0) for i, v in enumerate([10, 20, 30, 40])]
+    recs += [scored_record(v, phase="seeds", setting=0, seed=s)
+             for s, v in enumerate([12, 14, 16, 18, 20])]
+    recs.append(make_record(phase="wide", setting=4, status="failed", error="CUDA OOM"))
+    recs.append(make_record(phase="wide", setting=5, status="running",
+                            history=[(500, {"fid": 60.0})]))
+    recs.append(make_record(phase="wide", setting=6, status="diverged", diverged_at=1200,
+                            history=[(500, {"fid": 50.0}), (1000, {"fid": 70.0})]))
+    return recs
+
+
+def brute_expected_min(values, k):
+    """E[min] of k draws with replacement by enumerating every draw (small n, k only)."""
+    return float(np.mean([min(t) for t in itertools.product(values, repeat=k)]))
+
+
+# --------------------------------------------------------------------------------------------
+# records → frame
+
+
+def test_frame_has_one_row_per_run_metric_point_and_keeps_empty_runs():
+    recs = known_study()
+    df = T.records_to_frame(recs)
+    expected_rows = sum(max(1, sum(len(p["metrics"]) for p in r["history"])) for r in recs)
+    assert len(df) == expected_rows
+    assert df["run_id"].nunique() == len(recs)
+    failed = df[df["status"] == "failed"]
+    assert len(failed) == 1 and pd.isna(failed["metric"].iloc[0]) and np.isnan(failed["value"].iloc[0])
+    assert bool(failed["is_final"].iloc[0]) and bool(failed["complete"].iloc[0])
+    running = df[df["status"] == "running"]
+    assert not running["complete"].any()
+    for column in ("suite", "run_id", "phase", "dataset", "model", "kind", "loss", "arch", "penalty",
+                   "setting", "seed", "status", "step", "metric", "value", "is_final", "steps",
+                   "seconds", "flops_per_step", "device", "compute_hours", "extractor",
+                   "extractor_identity", "real_split", "n_real", "n_gen", "complete", "hp_lr",
+                   "hp_beta1", "hp_n_disc", "hp_d_norm"):
+        assert column in df.columns, column
+    assert isinstance(df["model"].dtype, pd.CategoricalDtype)
+    assert isinstance(df["metric"].dtype, pd.CategoricalDtype)
+    assert str(df["hp_n_disc"].dtype) == "Int64" and df["hp_lr"].dtype == float
+    assert df["compute_hours"].iloc[0] == pytest.approx(1.0)
+
+
+def test_is_final_marks_last_point_only():
+    rec = make_record(history=[(500, {"fid": 3.0, "knn": 0.9}), (1000, {"fid": 2.0, "knn": 0.8})])
+    df = T.records_to_frame([rec])
+    finals = df[df["is_final"]]
+    assert sorted(finals["step"].tolist()) == [1000, 1000]
+    assert set(df.loc[~df["is_final"], "step"]) == {500}
+
+
+def test_final_only_record_and_duplicates_and_empty():
+    rec = make_record(history=[])
+    rec["final"] = {"fid": 7.0}
+    df = T.records_to_frame([rec, dict(rec)])
+    assert len(df) == 1 and df["value"].iloc[0] == 7.0 and df.attrs["duplicates"] == 1
+    empty = T.records_to_frame([])
+    assert empty.empty and {"metric", "value", "run_id", "complete"} <= set(empty.columns)
+    assert T.summary(empty).empty
+
+
+def test_non_numeric_metric_values_become_nan():
+    rec = make_record(history=[(10, {"fid": 3.0, "mode_counts": [1, 2, 3], "flag": None})])
+    df = T.records_to_frame([rec]).set_index("metric")
+    assert df.loc["fid", "value"] == 3.0
+    assert np.isnan(df.loc["mode_counts", "value"]) and np.isnan(df.loc["flag", "value"])
+
+
+def test_paths_are_resolved_against_run_dir(tmp_path):
+    rec = make_record(history=[(1, {"fid": 1.0})], run_dir=tmp_path, samples="samples.png",
+                      samples_2d="samples.npy", dataset_params={"modes": 8})
+    df = T.records_to_frame([rec])
+    assert df["samples"].iloc[0] == str(tmp_path / "samples.png")
+    assert df["samples_2d"].iloc[0] == str(tmp_path / "samples.npy")
+    assert df["dataset_params"].iloc[0] == '{"modes": 8}'
+
+
+def test_load_results_uses_store_scan_and_keeps_unreadable(monkeypatch, tmp_path):
+    import ganbench.store as store
+
+    calls = []
+
+    def fake_scan(root):
+        calls.append(root)
+        return SimpleNamespace(records=known_study(), unreadable=[(tmp_path / "bad", "ValueError: x")])
+
+    monkeypatch.setattr(store, "scan", fake_scan)
+    df = T.load_results(tmp_path)
+    assert calls == [tmp_path]
+    assert df.attrs["unreadable"] == [(str(tmp_path / "bad"), "ValueError: x")]
+    assert df["run_id"].nunique() == len(known_study())
+
+
+def test_save_frame_round_trips(tmp_path):
+    df = T.records_to_frame(known_study())
+    parquet, csv = T.save_frame(df, tmp_path)
+    back = pd.read_parquet(parquet)
+    assert len(back) == len(df) and isinstance(back["model"].dtype, pd.CategoricalDtype)
+    np.testing.assert_allclose(back["value"].to_numpy(), df["value"].to_numpy())
+    assert len(pd.read_csv(csv)) == len(df)
+
+
+# --------------------------------------------------------------------------------------------
+# run scores
+
+
+def test_run_scores_best_final_and_direction():
+    rec = make_record(history=[(500, {"fid": 30.0, "is_mean": 2.0}), (1000, {"fid": 10.0, "is_mean": 5.0}),
+                               (1500, {"fid": 20.0, "is_mean": 3.0})])
+    df = T.records_to_frame([rec, make_record(setting=1, status="failed")])
+    best = T.run_scores(df, "fid").set_index("setting")
+    assert best.loc[0, "score"] == 10.0 and best.loc[0, "score_step"] == 1000
+    assert np.isnan(best.loc[1, "score"])  # kept, so counts stay right
+    assert T.run_scores(df, "fid", "final").set_index("setting").loc[0, "score"] == 20.0
+    assert T.run_scores(df, "is_mean").set_index("setting").loc[0, "score"] == 5.0
+    assert T.run_scores(df, "fid", higher=True).set_index("setting").loc[0, "score"] == 30.0
+    with pytest.raises(ValueError, match="no known direction"):
+        T.run_scores(df, "mystery_metric")
+    with pytest.raises(ValueError):
+        T.run_scores(df, "fid", "median")
+
+
+def test_metric_direction_fallback_table():
+    assert T.metric_direction("fid") is False and T.metric_direction("is_mean") is True
+    assert T.metric_direction("modes_1pct") is True and T.metric_direction("reverse_kl") is False
+    assert T.metric_direction("anything", higher=True) is True
+
+
+# --------------------------------------------------------------------------------------------
+# summary
+
+
+def test_summary_known_answers():
+    df = T.records_to_frame(known_study())
+    row = T.summary(df, metrics=["fid"], n_boot=500).iloc[0]
+    assert (row["runs"], row["done"], row["diverged"], row["failed"], row["incomplete"]) == (12, 9, 1, 1, 1)
+    assert row["fid_best"] == 10.0
+    # settings: wide 10, 20, 30, 40, 50 (diverged), 60 (running), failed (no score), seeds 16
+    assert row["fid_median"] == pytest.approx(np.median([10, 20, 30, 40, 50, 60, 16]))
+    assert row["fid_seeds"] == 5 and row["fid_seed_setting"] == "seeds:0"
+    assert row["fid_mean"] == pytest.approx(16.0)
+    assert row["fid_std"] == pytest.approx(np.std([12, 14, 16, 18, 20], ddof=1))
+    assert 12 <= row["fid_ci_low"] < 16 < row["fid_ci_high"] <= 20
+
+
+def test_summary_bootstrap_is_deterministic_and_seeded():
+    df = T.records_to_frame(known_study())
+    a = T.summary(df, metrics=["fid"], n_boot=300, seed=1)
+    b = T.summary(df, metrics=["fid"], n_boot=300, seed=1)
+    c = T.summary(df, metrics=["fid"], n_boot=300, seed=2)
+    pd.testing.assert_frame_equal(a, b)
+    assert (a["fid_ci_low"].iloc[0], a["fid_ci_high"].iloc[0]) != (c["fid_ci_low"].iloc[0],
+                                                                  c["fid_ci_high"].iloc[0])
+
+
+def test_seed_study_without_seeds_phase_picks_most_seeds_then_best_mean():
+    recs = [scored_record(v, phase="wide", setting=0, seed=s) for s, v in enumerate([30, 31])]
+    recs += [scored_record(v, phase="wide", setting=1, seed=s) for s, v in enumerate([10, 11, 12])]
+    recs += [scored_record(v, phase="wide", setting=2, seed=s) for s, v in enumerate([5, 50, 60])]
+    row = T.summary(T.records_to_frame(recs), metrics=["fid"], n_boot=100).iloc[0]
+    assert row["fid_seed_setting"] == "wide:1" and row["fid_mean"] == pytest.approx(11.0)
+    single = T.summary(T.records_to_frame([scored_record(7.0)]), metrics=["fid"]).iloc[0]
+    assert single["fid_seeds"] == 0 and np.isnan(single["fid_mean"]) and single["fid_best"] == 7.0
+
+
+def test_summary_higher_is_better_and_groups_and_model_order():
+    recs = []
+    for model, values in (("WGAN", [1.0, 3.0]), ("NS GAN", [2.0, 9.0])):
+        for i, v in enumerate(values):
+            recs.append(make_record(model=model, setting=i, history=[(100, {"is_mean": v})]))
+    recs.append(make_record(dataset="grid", model="WGAN", history=[(100, {"is_mean": 4.0})]))
+    table = T.summary(T.records_to_frame(recs), metrics=["is_mean"])
+    assert list(zip(table["dataset"], table["model"])) == [("grid", "WGAN"), ("ring", "NS GAN"),
+                                                           ("ring", "WGAN")]
+    assert table.set_index(["dataset", "model"]).loc[("ring", "NS GAN"), "is_mean_best"] == 9.0
+
+
+def test_summary_several_suites_groups_by_suite():
+    recs = [scored_record(10, suite="a"), scored_record(20, suite="b")]
+    table = T.summary(T.records_to_frame(recs), metrics=["fid"])
+    assert list(table["suite"]) == ["a", "b"] and list(table["fid_best"]) == [10, 20]
+
+
+def test_model_order_follows_the_study():
+    assert T.model_order(["VAE", "WGAN GP", "zeta", "NS GAN", "MM GAN", "Alpha"]) == \
+        ["MM GAN", "NS GAN", "WGAN GP", "VAE", "Alpha", "zeta"]
+
+
+# --------------------------------------------------------------------------------------------
+# budget curves
+
+
+@pytest.mark.parametrize("values,k", [([3.0, 1.0, 2.0, 5.0], 3), ([4.0, 4.0, 1.0], 2), ([2.0], 4)])
+def test_closed_form_matches_enumeration(values, k):
+    assert T.expected_min(values, k) == pytest.approx(brute_expected_min(values, k))
+
+
+def study_scores(values, **kwargs):
+    recs = [scored_record(v, setting=i, **kwargs) for i, v in enumerate(values)]
+    return T.run_scores(T.records_to_frame(recs), "fid")
+
+
+def test_budget_exact_mode_equals_closed_form_and_bootstrap_is_close():
+    values = [37.0, 12.5, 80.0, 22.0, 15.0, 60.0, 41.0, 19.0]
+    scores = study_scores(values)
+    exact = T.budget_curve(scores, n_boot=None)
+    closed = T.expected_min(values, np.arange(1, len(values) + 1))
+    np.testing.assert_array_equal(exact["k"].to_numpy(), np.arange(1, 9))
+    np.testing.assert_allclose(exact["mean"].to_numpy(), closed, rtol=0, atol=1e-12)
+    boot = T.budget_curve(scores, n_boot=20000, seed=0)
+    np.testing.assert_allclose(boot["mean"].to_numpy(), closed, rtol=0.02)
+    assert (np.diff(boot["mean"].to_numpy()) <= 1e-9).all()  # more budget never hurts
+    assert (boot["q_low"] <= boot["mean"] + 1e-9).all() and (boot["mean"] <= boot["q_high"] + 1e-9).all()
+
+
+def test_budget_exact_quantiles():
+    values = np.arange(1.0, 21.0)  # 1..20
+    exact = T.budget_curve(study_scores(values), n_boot=None, quantiles=(0.05, 0.95))
+    k1 = exact[exact["k"] == 1].iloc[0]
+    assert (k1["q_low"], k1["q_high"]) == (1.0, 19.0)  # inverted-CDF quantiles of one draw
+    k2 = exact[exact["k"] == 2].iloc[0]
+    # P(min of 2 <= v) = 1 - ((20 - v) / 20)^2 first reaches 0.95 at v = 16.
+    assert k2["q_high"] == 16.0
+
+
+def test_budget_bootstrap_determinism_and_direction():
+    scores = study_scores([5.0, 9.0, 1.0, 7.0, 3.0])
+    a = T.budget_curve(scores, n_boot=400, seed=3)
+    pd.testing.assert_frame_equal(a, T.budget_curve(scores, n_boot=400, seed=3))
+    assert not np.array_equal(a["mean"], T.budget_curve(scores, n_boot=400, seed=4)["mean"])
+    maximise = scores.assign(higher_is_better=True)
+    exact = T.budget_curve(maximise, n_boot=None)
+    values = np.array([5.0, 9.0, 1.0, 7.0, 3.0])
+    np.testing.assert_allclose(exact["mean"], -T.expected_min(-values, np.arange(1, 6)))
+    assert (np.diff(exact["mean"]) >= 0).all() and (exact["q_low"] <= exact["q_high"]).all()
+
+
+def test_budget_pool_drops_seed_phase_and_counts_missing():
+    recs = [scored_record(v, phase="wide", setting=i) for i, v in enumerate([10, 20, 30])]
+    recs += [scored_record(1.0, phase="best", setting=0, seed=s) for s in range(5)]
+    recs.append(make_record(phase="wide", setting=9, status="failed"))
+    scores = T.run_scores(T.records_to_frame(recs), "fid")
+    curve = T.budget_curve(scores, n_boot=None)
+    assert curve["n"].iloc[0] == 3 and curve["n_missing"].iloc[0] == 1 and curve["k"].max() == 3
+    assert T.budget_curve(scores, n_boot=None, pool="all")["n"].iloc[0] == 8
+
+
+def test_budget_hours_known_answer():
+    values = np.array([8.0, 3.0, 6.0, 1.0, 9.0, 4.0])
+    recs = [scored_record(v, setting=i, seconds=3600.0) for i, v in enumerate(values)]
+    scores = T.run_scores(T.records_to_frame(recs), "fid")
+    curve = T.budget_curve(scores, budget="hours", n_boot=20000, seed=0, n_grid=25)
+    assert curve["hours"].iloc[0] == pytest.approx(1.0) and curve["hours"].iloc[-1] == pytest.approx(6.0)
+    assert (curve["reached"] == 1.0).all()  # every run takes the first grid point's hour
+    v = np.sort(values)
+    n = len(v)
+    for row in curve.itertuples():
+        m = int(math.floor(row.hours + 1e-9))  # runs finished by then (one hour each)
+        # E[min of m drawn without replacement] = sum_i v_(i) C(n-i, m-1) / C(n, m)
+        exact = sum(v[i - 1] * comb(n - i, m - 1) for i in range(1, n + 1)) / comb(n, m)
+        assert row.mean == pytest.approx(exact, rel=0.03), row.hours
+    assert curve["mean"].iloc[-1] == 1.0 and curve["q_high"].iloc[-1] == 1.0
+
+
+def test_budget_groups_by_dataset_and_model():
+    recs = [scored_record(v, model=m, dataset=d, setting=i)
+            for d in ("ring", "grid") for m in ("A", "B") for i, v in enumerate([1.0, 2.0])]
+    curve = T.budget_curve(T.run_scores(T.records_to_frame(recs)), n_boot=None)
+    assert len(curve.groupby(["dataset", "model"])) == 4 and len(curve) == 8
+
+
+# --------------------------------------------------------------------------------------------
+# pairwise tests
+
+
+def seeds_scores(groups):
+    recs = []
+    for model, values in groups.items():
+        recs += [scored_record(v, model=model, phase="wide", setting=i) for i, v in enumerate(values)]
+        recs += [scored_record(v, model=model, phase="seeds", seed=s) for s, v in enumerate(values)]
+    return T.run_scores(T.records_to_frame(recs), "fid")
+
+
+def test_pairwise_separated_and_identical():
+    rng = np.random.default_rng(0)
+    good, bad = list(rng.normal(20, 1, 12)), list(rng.normal(40, 1, 12))
+    tests = T.pairwise_tests(seeds_scores({"NS GAN": good, "WGAN": bad, "LSGAN": list(good)}),
+                             n_boot=500)
+    by_pair = tests.set_index(["model_a", "model_b"])
+    separated = by_pair.loc[("NS GAN", "WGAN")]
+    assert separated["sample"] == "seeds" and separated["n_a"] == 12 and separated["n_b"] == 12
+    assert separated["p_value"] < 1e-4 and separated["p_a_better"] == 1.0
+    assert separated["rank_biserial"] == 1.0 and separated["diff"] < 0
+    assert separated["share_diff_le0"] == 1.0 and separated["diff_ci_high"] < 0
+    identical = by_pair.loc[("NS GAN", "LSGAN")]
+    assert identical["p_value"] > 0.9 and identical["p_a_better"] == pytest.approx(0.5)
+    assert identical["diff"] == pytest.approx(0.0)
+    assert (tests["p_holm"] >= tests["p_value"] - 1e-12).all() and (tests["p_holm"] <= 1).all()
+    assert list(tests["dataset"]) == ["ring"] * 3
+    again = T.pairwise_tests(seeds_scores({"NS GAN": good, "WGAN": bad, "LSGAN": list(good)}),
+                             n_boot=500)
+    pd.testing.assert_frame_equal(tests, again)
+
+
+def test_pairwise_budget_part_uses_closed_form_at_k():
+    scores = study_scores([10.0, 30.0], model="A")
+    scores = pd.concat([scores, study_scores([20.0, 40.0], model="B")], ignore_index=True)
+    row = T.pairwise_tests(scores, k=2, n_boot=200).iloc[0]
+    assert row["sample"] == "runs" and row["k"] == 2
+    assert row["emin_a"] == pytest.approx(T.expected_min([10, 30], 2))
+    assert row["diff"] == pytest.approx(T.expected_min([10, 30], 2) - T.expected_min([20, 40], 2))
+
+
+def test_holm_adjustment_known_answer():
+    np.testing.assert_allclose(T._holm(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
+
+
+# --------------------------------------------------------------------------------------------
+# published numbers
+
+
+def test_normalised_names_match_variants():
+    assert len({T.normalise_name(n) for n in ("NS GAN", "ns gan", "NS-GAN", "ns_gan")}) == 1
+    assert T.normalise_name("WGAN GP") == T.normalise_name("WGAN-GP")
+    assert T.normalise_name("fashion-mnist") == T.normalise_name("fashion_mnist")
+
+
+def test_reference_table_shipped_and_attached(tmp_path):
+    ref = T.reference_table()
+    assert len(ref) == 28 and set(ref["dataset"]) == {"mnist", "fashion_mnist", "cifar10", "celeba"}
+    recs = [scored_record(7.0, dataset="mnist", model="NS-GAN"),
+            scored_record(9.0, dataset="cifar10", model="wgan_gp"),
+            scored_record(5.0, dataset="ring", model="NS GAN")]
+    table = T.attach_reference(T.summary(T.records_to_frame(recs), metrics=["fid"]), ref)
+    got = table.set_index(["dataset", "model"])
+    assert got.loc[("mnist", "NS-GAN"), "published_fid_mean"] == 6.8
+    assert got.loc[("mnist", "NS-GAN"), "published_fid_std"] == 0.5
+    assert got.loc[("cifar10", "wgan_gp"), "published_fid_mean"] == 55.8
+    assert got.loc[("cifar10", "wgan_gp"), "published_source"] == "Lucic et al. 2018 Table 2"
+    assert np.isnan(got.loc[("ring", "NS GAN"), "published_fid_mean"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("model,dataset,fid\nA,b,1\n")
+    with pytest.raises(ValueError, match="fid_mean"):
+        T.reference_table(bad)

@@ -47,6 +47,7 @@ class Outcome:
     generator: nn.Module  # the network evaluated (the EMA copy when EMA is on)
     sample_latent: Callable[..., Tensor]
     compute: dict[str, Any]
+    discriminator: nn.Module | None = None  # D (the encoder, for the VAE)
     diverged_at: int | None = None
     diverged_what: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -266,7 +267,7 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
                 compute["train_seconds"] += time.perf_counter() - tic
                 compute["steps"] = step
                 what = "non-finite loss" if bad is not None else "non-finite parameters"
-                return Outcome("diverged", history, G_ema or G, sample_latent, compute,
+                return Outcome("diverged", history, G_ema or G, sample_latent, compute, D,
                                diverged_at=step, diverged_what=what, extras=extras)
         if step in eval_steps:
             compute["train_seconds"] += time.perf_counter() - tic
@@ -290,4 +291,4 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
                 checkpointing.on_history(history)
             tic = time.perf_counter()
     compute["steps"] = steps
-    return Outcome("done", history, G_ema or G, sample_latent, compute, extras=extras)
+    return Outcome("done", history, G_ema or G, sample_latent, compute, D, extras=extras)

@@ -1,0 +1,22 @@
+"""Build RunSpecs for tests through the real suite parser (so tests exercise the same path as users)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ganbench.specs import RunSpec
+from ganbench.suite import expand, parse
+
+
+def run_spec(dataset: str = "ring", loss: str | None = "ns", arch: str = "mlp", *, steps: int = 20,
+             eval_every: int | None = None, hparams: dict[str, Any] | None = None, dataset_params=None,
+             penalty: str | None = None, kind: str = "gan", metrics=("knn",), n: int = 100, seed: int = 0) -> RunSpec:
+    model: dict[str, Any] = {"name": "m", "arch": arch, "kind": kind}
+    if loss is not None and kind == "gan":
+        model["loss"] = loss
+    if penalty is not None:
+        model["penalty"] = penalty
+    doc = {"name": "test", "datasets": [{"name": dataset, "params": dataset_params or {}}], "models": [model],
+           "hparams": {"batch_size": 16, "width": 8, **(hparams or {})}, "seeds": [seed],
+           "budget": {"steps": steps, "eval_every": eval_every or steps},
+           "evaluation": {"metrics": list(metrics), "n_gen": n, "n_real": n}}
+    return expand(parse(doc)).runs[0]

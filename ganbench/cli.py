@@ -61,9 +61,11 @@ def plan(suite: Path = typer.Argument(..., help="Suite YAML file."),
 def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
         results: Path = RESULTS,
         workers: str = typer.Option("1", "--workers", "-w",
-                                    help="Parallel runs: a number, or 'auto' (one per GPU, else one per CPU core)."),
+                                    help="Parallel runs: a number, or 'auto' (one per GPU, else one per CPU core). "
+                                         "Ignored with --executor ray: the cluster's resources decide."),
         device: str = typer.Option("auto", help="cpu, cuda, or auto (cuda when present)."),
-        executor: str = typer.Option("local", help="local, or ray (a Ray cluster; pip install 'ganbench[ray]')."),
+        executor: str = typer.Option("local", help="local, or ray (a Ray cluster; pip install 'ganbench[ray]'; --results must be "
+                                     "on a filesystem every node shares)."),
         address: Optional[str] = typer.Option(None, help="Ray address (auto, or ray://host:port); default: start locally."),
         steps: Optional[int] = typer.Option(None, help="Override every dataset's step budget (smoke tests)."),
         data_root: Optional[Path] = typer.Option(None, help="Where real datasets live (else GANBENCH_DATA_ROOT)."),
@@ -72,7 +74,7 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
         cache_dir: Optional[Path] = typer.Option(None, help="Feature/weights cache (else GANBENCH_CACHE, ~/.cache/ganbench)."),
         retry_failed: bool = typer.Option(False, help="Attempt failed runs again."),
         report: bool = typer.Option(False, help="Build the report when the grid is finished."),
-        runs_per_gpu: int = typer.Option(1, help="Workers sharing each GPU when --workers auto."),
+        runs_per_gpu: int = typer.Option(1, help="Runs sharing each GPU (local --workers auto, or Ray)."),
         ) -> None:
     """Train and evaluate every run of SUITE not yet done. Safe to interrupt: re-running resumes.
 
@@ -144,12 +146,18 @@ def report(results_dir: Path = typer.Argument(Path("results"), help="Results of 
            metric: str = typer.Option("fid", help="Metric the budget curves and distributions use."),
            dataset: List[str] = typer.Option([], help="Only these datasets (repeatable)."),
            model: List[str] = typer.Option([], help="Only these models (repeatable)."),
+           reference: str = typer.Option("lucic2018", help="Published numbers to show beside yours: lucic2018 "
+                                         "(shipped), a CSV with model,dataset,fid_mean,fid_std,source, or none."),
            ) -> None:
-    """Tables (CSV, Markdown, LaTeX), figures (PNG, PDF) and a self-contained index.html from stored runs."""
-    _report(results_dir, out or Path("reports") / results_dir.resolve().name, metric, dataset, model)
+    """Tables (CSV, Markdown, LaTeX), figures (PNG, PDF) and a self-contained index.html from stored runs.
+
+    Models and datasets named as in the study (e.g. "NS GAN" on mnist) get the published FID beside theirs.
+    """
+    _report(results_dir, out or Path("reports") / results_dir.resolve().name, metric, dataset, model, reference)
 
 
-def _report(results_dir: Path, out: Path, metric: str, datasets: list[str], models: list[str]) -> None:
+def _report(results_dir: Path, out: Path, metric: str, datasets: list[str], models: list[str],
+            reference: str = "lucic2018") -> None:
     from ganbench.report import build
     from ganbench.tables import load_results
 
@@ -158,8 +166,10 @@ def _report(results_dir: Path, out: Path, metric: str, datasets: list[str], mode
     df = load_results(results_dir)
     if df.empty:
         raise GanbenchError(f"{results_dir}: no stored runs found")
+    if reference not in ("none", "lucic2018") and not Path(reference).is_file():
+        raise GanbenchError(f"--reference: '{reference}' is neither lucic2018, none, nor a CSV file")
     index = build(df, out, title=results_dir.resolve().name, metric=metric, datasets=datasets or None,
-                  models=models or None)
+                  models=models or None, reference=None if reference == "none" else reference)
     typer.echo(f"report: {index}")
 
 
@@ -239,6 +249,12 @@ def check(suite: Path = typer.Argument(..., help="Suite YAML file to run (or rea
     typer.echo("check passed")
 
 
+try:  # typer >= 0.2x vendors click and exposes its exceptions' base class
+    from typer import TyperException as _UsageErrors
+except ImportError:  # older typer depends on click itself
+    from click import ClickException as _UsageErrors
+
+
 def main() -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
     try:
@@ -254,13 +270,12 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted: re-run the same command to resume", err=True)
         sys.exit(130)
-    except Exception as err:  # click usage errors arrive as ClickException
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        raise
+    except _UsageErrors as err:  # a mistyped option or missing argument
+        show = getattr(err, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(getattr(err, "exit_code", 2))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,8 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "1", device: str 
 
     from ganbench.errors import GanbenchError
 
-    device = resolve_device(device)
+    if executor != "ray":  # a Ray cluster decides "auto" and checks "cuda" against its own nodes
+        device = resolve_device(device)
     preflight(spec, data_root, download)
     options = RunOptions(device=device, data_root=data_root, download=download, cache_dir=cache_dir,
                          retry_failed=retry_failed)
@@ -79,7 +80,8 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "1", device: str 
         elif executor == "ray":
             from ganbench.executors.ray import run_ray
 
-            counts += run_ray(batch, store, options, address=address, on_done=on_done)
+            counts += run_ray(batch, store, options, address=address, on_done=on_done,
+                              runs_per_gpu=runs_per_gpu)
         else:
             raise GanbenchError(f"--executor: expected local or ray, got '{executor}'")
         bar.close()

@@ -144,6 +144,7 @@ class Store:
         if not owned:
             yield False
             return
+        _remove_dead_temp_files(path.parent)
         stop = threading.Event()
         beat = threading.Thread(target=_heartbeat, args=(path, stop), daemon=True)
         beat.start()
@@ -159,6 +160,20 @@ class Store:
     def lock_owner(self, spec: RunSpec) -> dict[str, Any] | None:
         path = self.run_dir(spec) / LOCK
         return _owner(path) if path.exists() and not _stale(path) else None
+
+
+def _remove_dead_temp_files(run_dir: Path, young_s: float = 60.0) -> None:
+    """Delete temp files a killed writer left behind; only the lock owner writes here, so they are dead.
+
+    ``spec.json`` is the exception: ``begin`` writes it before taking the lock, so a young temp of it may
+    belong to a live process racing us to the same run.
+    """
+    now = time.time()
+    for tmp in run_dir.glob(".*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            if tmp.name.startswith(f".{SPEC}.") and now - tmp.stat().st_mtime < young_s:
+                continue
+            tmp.unlink()
 
 
 def _token() -> str:

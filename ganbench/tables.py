@@ -580,8 +580,8 @@ def summary(df: pd.DataFrame, metrics: Sequence[str] | None = None, *,
         for key in table[keys].itertuples(index=False, name=None):
             for name, value in per_group.get(_key(tuple(key)), empty).items():
                 columns.setdefault(name, []).append(value)
-    for name, values in columns.items():
-        table[name] = values
+    if columns:  # one concat, not one insert per column (pandas warns on fragmented frames)
+        table = pd.concat([table, pd.DataFrame(columns, index=table.index)], axis=1)
     if "model" in keys and len(table):
         order = {m: i for i, m in enumerate(model_order(table["model"]))}
         other = [k for k in keys if k != "model"]

@@ -1,22 +1,47 @@
-"""Run a list of RunSpecs on this machine: in-process, or one worker process per device slot.
+"""Run a list of RunSpecs on this machine: in-process for one slot, else one worker process per device slot.
 
 On CPU each worker gets an equal share of the cores as torch threads (two 1-thread runs on a 2-core
 machine beat one 2-thread run); on GPUs each worker is pinned to one device through
 ``CUDA_VISIBLE_DEVICES`` (optionally several workers per GPU). Runs already finished are skipped by
 the runner itself, and a run owned by another driver is left to it.
+
+Surviving faults. Workers are plain processes that the driver watches one by one (not a
+``ProcessPoolExecutor``, which marks the whole pool broken when one worker dies and cannot say which
+run it was executing). Each worker tells the driver when it starts a run, so when a worker dies —
+SIGKILL, a segfault in native code, the out-of-memory killer — the driver knows exactly which run was
+lost: a run with a checkpoint stays ``running`` and resumes on the next ``ganbench run``; one without
+is recorded ``failed`` with the cause ("worker process died (signal 9: SIGKILL) ..."). A fresh worker
+takes the slot and the remaining runs go on. Workers die with the driver (Linux ``PR_SET_PDEATHSIG``,
+elsewhere a watchdog thread), so a killed driver leaves no orphan holding a run's lock. Ctrl-C is the
+driver's alone: it terminates the workers, whose runs resume from their last checkpoints.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
-from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, replace
-from typing import Callable, Iterable
+import signal
+import sys
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, replace
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ganbench.runner import RunOptions, execute
 from ganbench.specs import RunSpec
-from ganbench.store import Store
+
+if TYPE_CHECKING:  # the real imports are deferred: a GPU worker must set CUDA_VISIBLE_DEVICES before torch loads
+    from multiprocessing.process import BaseProcess
+
+    from ganbench.runner import RunOptions
+    from ganbench.store import Store
+
+log = logging.getLogger(__name__)
+
+OnDone = Callable[[RunSpec, str], None]
+STOP_TIMEOUT_S = 10.0  # how long an idle worker may take to exit before it is terminated
+LOST_LOCK_WAIT_S = 5.0  # how long a lost run's lock may take to become stale (its dead owner not yet reaped)
 
 
 @dataclass(frozen=True)
@@ -43,53 +68,256 @@ def plan_slots(workers: int | str, gpus: int | None = None, cores: int | None = 
     return [Slot("cpu", None, max(1, cores // count)) for _ in range(count)]
 
 
-_SLOT: Slot | None = None
+def run_local(specs: Iterable[RunSpec], store: Store, options: RunOptions, slots: list[Slot],
+              on_done: OnDone | None = None) -> Counter:
+    """Execute every spec; returns a count of final statuses (done, diverged, failed, locked, running, ...)."""
+    specs = list(specs)
+    if not specs:
+        return Counter()
+    if len(slots) <= 1 or len(specs) <= 1:
+        return _run_in_process(specs, store, options, slots[0] if slots else Slot("cpu", None, 0), on_done)
+    return _Pool(store, options, slots[:len(specs)], on_done).run(specs)
 
 
-def _init_worker(slots: "mp.Queue[Slot]") -> None:
-    global _SLOT
-    _SLOT = slots.get()
-    if _SLOT.visible_gpu is not None:
-        os.environ["CUDA_VISIBLE_DEVICES"] = _SLOT.visible_gpu  # before this process touches CUDA
+def _run_in_process(specs: list[RunSpec], store: Store, options: RunOptions, slot: Slot,
+                    on_done: OnDone | None) -> Counter:
+    """One slot needs no process boundary: simplest to debug, and a crash here is the driver's own."""
+    from ganbench.runner import execute
+
+    opts = replace(options, device=slot.device if options.device == "cpu" else options.device,
+                   threads=slot.threads or options.threads)
+    counts: Counter = Counter()
+    for spec in specs:
+        status = execute(spec, store, opts)
+        counts[status] += 1
+        if on_done:
+            on_done(spec, status)
+    return counts
+
+
+# ---- the driver side of the worker processes
+
+@dataclass
+class _Worker:
+    slot: Slot
+    process: BaseProcess
+    conn: Connection
+    run: RunSpec | None = None  # handed to the worker, not yet reported back
+    started: bool = False  # the worker said it began ``run`` (so a death is that run's)
+
+
+class _Pool:
+    """One long-lived worker process per slot, fed one run at a time and replaced when it dies."""
+
+    def __init__(self, store: Store, options: RunOptions, slots: list[Slot], on_done: OnDone | None):
+        self.store, self.options, self.slots, self.on_done = store, options, slots, on_done
+        self.ctx = mp.get_context("spawn")  # fork would copy the driver's torch threads and CUDA state
+        self.counts: Counter = Counter()
+        self.unstarted: Counter = Counter()  # run_id -> workers that died after receiving it, before starting it
+
+    def run(self, specs: list[RunSpec]) -> Counter:
+        todo = deque(specs)
+        workers: list[_Worker] = []
+        clean = False
+        try:
+            workers = [self._start(slot) for slot in self.slots]
+            for worker in workers:
+                self._hand_out(worker, todo)
+            while any(w.run is not None for w in workers):
+                busy = [w for w in workers if w.run is not None]
+                wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+                for i, worker in enumerate(workers):
+                    if worker.run is None or not self._poll(worker, todo):
+                        continue
+                    if not worker.process.is_alive() and todo:
+                        worker.process.join()
+                        worker = workers[i] = self._start(worker.slot)
+                    self._hand_out(worker, todo)
+            clean = True
+        finally:
+            _stop(workers, graceful=clean)
+        return self.counts
+
+    def _start(self, slot: Slot) -> _Worker:
+        ours, theirs = self.ctx.Pipe()
+        process = self.ctx.Process(target=_worker_main, name=f"ganbench-worker-{slot.device}",
+                                   args=(theirs, slot, str(self.store.root), asdict(self.options), os.getpid()))
+        process.start()
+        theirs.close()  # so that the worker's death reads as end-of-file here
+        return _Worker(slot, process, ours)
+
+    def _hand_out(self, worker: _Worker, todo: deque[RunSpec]) -> None:
+        worker.run, worker.started = None, False
+        if not todo or not worker.process.is_alive():
+            return
+        spec = todo.popleft()
+        worker.run = spec
+        try:
+            worker.conn.send(spec.to_dict())
+        except OSError:  # died since the check above; _poll sees the death and hands the run back
+            pass
+
+    def _poll(self, worker: _Worker, todo: deque[RunSpec]) -> bool:
+        """Read what the worker said; True when its run is over (reported, or lost with the worker)."""
+        assert worker.run is not None
+        try:
+            while worker.conn.poll():
+                kind, status = worker.conn.recv()
+                if kind == "started":
+                    worker.started = True
+                else:
+                    self._finish(worker.run, status)
+                    return True
+        except (EOFError, OSError):  # the worker is gone (or going); what it did not report is settled below
+            _reap(worker.process)
+        if worker.process.is_alive():
+            return False
+        _reap(worker.process)  # so that its pid is dead and its lock can be taken over
+        cause = describe_exit(worker.process.exitcode)
+        spec = worker.run
+        if worker.started:
+            self._finish(spec, record_lost_run(spec, self.store, f"worker process {cause}", worker.slot.device))
+            return True
+        self.unstarted[spec.run_id] += 1
+        if self.unstarted[spec.run_id] < 2:  # died between two runs: give this one to a fresh worker
+            todo.appendleft(spec)
+        else:  # the worker cannot even start a run (a broken environment); say so rather than loop
+            self._finish(spec, record_lost_run(spec, self.store, f"worker process {cause} before starting the run",
+                                               worker.slot.device))
+        return True
+
+    def _finish(self, spec: RunSpec, status: str) -> None:
+        self.counts[status] += 1
+        if self.on_done:
+            self.on_done(spec, status)
+
+
+def _stop(workers: list[_Worker], graceful: bool) -> None:
+    """Idle workers are asked to exit; busy ones (the driver is failing or interrupted) are terminated."""
+    for worker in workers:
+        if graceful:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        elif worker.process.is_alive():
+            worker.process.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for worker in workers:
+        _reap(worker.process, max(0.0, deadline - time.monotonic()))
+        worker.conn.close()
+
+
+def _reap(process: BaseProcess, timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """Wait for a worker that is exiting; kill one that hangs on its way out (e.g. in a CUDA teardown)."""
+    process.join(timeout_s)
+    if process.is_alive():
+        process.kill()
+        process.join()
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """'died (signal 9: SIGKILL — ...)' or 'exited with code 1', for the failed run's record."""
+    if exitcode is not None and exitcode < 0:
+        number = -exitcode
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = "unknown signal"
+        hint = _SIGNAL_HINTS.get(name)
+        return f"died (signal {number}: {name}{' — ' + hint if hint else ''})"
+    return f"exited with code {exitcode}"
+
+
+_SIGNAL_HINTS = {
+    "SIGKILL": "killed from outside, often by the out-of-memory killer",
+    "SIGSEGV": "a crash in native code (torch, a CUDA driver, a C extension)",
+    "SIGBUS": "a crash in native code, or a full /dev/shm",
+    "SIGABRT": "aborted by native code",
+}
+
+
+def record_lost_run(spec: RunSpec, store: Store, cause: str, device: str) -> str:
+    """Settle a run whose process died mid-run; returns its status.
+
+    Finished or failed by the process before it died: as recorded. A checkpoint exists: left ``running``,
+    so the next ``ganbench run`` resumes it (a deterministic crash fails again and then needs
+    ``--retry-failed`` after a fix). No checkpoint: recorded ``failed`` with ``cause``, so ``ganbench
+    status`` says why and ``--retry-failed`` retries it. The run's lock is taken first — the dead owner's
+    lock is stale on this host once the process is reaped, which its parent (Ray's raylet) may do a
+    moment later — so a live driver that took the run over meanwhile is left alone.
+    """
+    deadline = time.monotonic() + LOST_LOCK_WAIT_S
+    while True:
+        with store.lock(spec) as owned:
+            if owned:
+                return _settle_locked(spec, store, cause, device)
+        if time.monotonic() > deadline:
+            log.warning("%s: %s; its lock is still held (by another driver, or by the lost process until its "
+                        "heartbeat goes stale), so the next `ganbench run` settles it", spec.run_id, cause)
+            return "locked"
+        time.sleep(0.1)
+
+
+def _settle_locked(spec: RunSpec, store: Store, cause: str, device: str) -> str:
+    from ganbench import __version__
+
+    status = store.status(spec)
+    if status == "running":
+        log.warning("%s: %s; it resumes from its last checkpoint on the next `ganbench run`", spec.run_id, cause)
+    if status != "pending":
+        return status
+    message = f"{cause}; no checkpoint was written yet, so nothing to resume (retry: ganbench run --retry-failed)"
+    store.write_error(spec, message + "\n")
+    store.write_result(spec, {"status": "failed", "error": message, "diverged_at": None,
+                              "ganbench_version": __version__, "device": device, "compute": {"device": device}})
+    log.warning("%s: %s", spec.run_id, message)
+    return "failed"
+
+
+# ---- the worker side
+
+def _worker_main(conn: Connection, slot: Slot, root: str, options: dict[str, Any], parent_pid: int) -> None:
+    """Loop: receive a spec dict, say "started", execute it, report the status; None (or EOF) ends it."""
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it terminates workers
+    if slot.visible_gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = slot.visible_gpu  # before anything initialises CUDA
     import torch
 
-    torch.set_num_threads(_SLOT.threads)
+    from ganbench.runner import RunOptions, execute
+    from ganbench.store import Store
+
+    torch.set_num_threads(slot.threads)
+    store = Store(root)
+    opts = replace(RunOptions(**options), device=slot.device, threads=slot.threads)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the driver is gone
+        if message is None:
+            return
+        spec = RunSpec.from_dict(message)
+        conn.send(("started", None))
+        conn.send(("status", execute(spec, store, opts)))
 
 
-def _work(spec_dict: dict, root: str, options: RunOptions) -> tuple[str, str]:
-    assert _SLOT is not None
-    spec = RunSpec.from_dict(spec_dict)
-    status = execute(spec, Store(root), replace(options, device=_SLOT.device, threads=_SLOT.threads))
-    return spec.run_id, status
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker die with its driver: an orphan would keep training and hold its run's lock."""
+    if sys.platform.startswith("linux"):
+        import ctypes
 
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(pr_set_pdeathsig, signal.SIGKILL) == 0:
+            if os.getppid() != parent_pid:  # the driver died before the request was in place
+                os._exit(1)
+            return
 
-def run_local(specs: Iterable[RunSpec], store: Store, options: RunOptions, slots: list[Slot],
-              on_done: Callable[[RunSpec, str], None] | None = None) -> Counter:
-    """Execute every spec; returns a count of final statuses (done, diverged, failed, locked, ...)."""
-    specs = list(specs)
-    counts: Counter = Counter()
-    if len(slots) <= 1 or len(specs) <= 1:
-        slot = slots[0] if slots else Slot("cpu", None, 0)
-        opts = replace(options, device=slot.device if options.device == "cpu" else options.device,
-                       threads=slot.threads or options.threads)
-        for spec in specs:
-            status = execute(spec, store, opts)
-            counts[status] += 1
-            if on_done:
-                on_done(spec, status)
-        return counts
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    for slot in slots:
-        queue.put(slot)
-    by_id = {s.run_id: s for s in specs}
-    with ProcessPoolExecutor(len(slots), mp_context=ctx, initializer=_init_worker, initargs=(queue,)) as pool:
-        todo = {pool.submit(_work, s.to_dict(), str(store.root), options) for s in specs}
-        while todo:
-            finished, todo = wait(todo, return_when=FIRST_COMPLETED)
-            for future in finished:
-                run_id, status = future.result()
-                counts[status] += 1
-                if on_done:
-                    on_done(by_id[run_id], status)
-    return counts
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ganbench-parent-watch", daemon=True).start()

@@ -1,0 +1,74 @@
+"""Mode metrics on constructed samples: every mode, one mode, off-mode noise, the 3σ and 1 % edges."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ganbench.data.base import Dataset, DatasetInfo
+from ganbench.metrics import METRICS, MetricContext, mode_metrics
+
+SIGMA = 0.01
+RING = np.array([[math.cos(2 * math.pi * i / 8), math.sin(2 * math.pi * i / 8)] for i in range(8)])
+
+
+def near(centres: np.ndarray, per_mode: int, spread: float, seed: int = 0) -> np.ndarray:
+    """``per_mode`` points around each centre, at most ``spread`` away."""
+    rng = np.random.default_rng(seed)
+    noise = rng.uniform(-1, 1, size=(len(centres) * per_mode, 2)) * spread / math.sqrt(2)
+    return np.repeat(centres, per_mode, axis=0) + noise
+
+
+def test_all_modes_evenly_hit():
+    out = mode_metrics(near(RING, 10, 2 * SIGMA), RING, SIGMA)
+    assert out == {"modes": 8.0, "hq_share": 1.0, "reverse_kl": pytest.approx(0.0, abs=1e-15),
+                   "modes_1pct": 8.0, "mode_counts": [10] * 8}
+
+
+def test_one_mode_only_gives_log_m():
+    out = mode_metrics(near(RING[2:3], 50, 2 * SIGMA), RING, SIGMA)
+    assert out["modes"] == 1.0 and out["hq_share"] == 1.0 and out["modes_1pct"] == 1.0
+    assert out["reverse_kl"] == pytest.approx(math.log(8), rel=1e-15)
+    assert out["mode_counts"] == [0, 0, 50, 0, 0, 0, 0, 0]
+
+
+def test_off_mode_noise_has_no_high_quality_points():
+    samples = np.random.default_rng(1).uniform(-0.5, 0.5, size=(500, 2))  # inside the ring, far from every mode
+    out = mode_metrics(samples, RING, SIGMA)
+    assert out["hq_share"] == 0.0 and out["modes"] == 0.0 and out["modes_1pct"] == 0.0
+    assert math.isnan(out["reverse_kl"])  # no high-quality histogram: undefined, not "perfectly balanced"
+
+
+def test_partial_capture_share_and_kl():
+    hq = near(RING[:2], 30, 2 * SIGMA)
+    off = np.zeros((40, 2))
+    out = mode_metrics(np.concatenate([hq, off]), RING, SIGMA)
+    assert out["modes"] == 2.0 and out["hq_share"] == pytest.approx(60 / 100)
+    assert out["reverse_kl"] == pytest.approx(math.log(8 / 2), rel=1e-14)  # two equal modes of eight
+
+
+def test_three_sigma_and_one_percent_edges():
+    inside = RING[0] + [2.99 * SIGMA, 0.0]
+    outside = RING[1] + [0.0, 3.01 * SIGMA]
+    assert mode_metrics(np.array([inside, outside]), RING, SIGMA)["mode_counts"] == [1, 0, 0, 0, 0, 0, 0, 0]
+    samples = np.concatenate([np.repeat(RING[:1], 980, 0), np.repeat(RING[1:2], 10, 0), np.repeat(RING[2:3], 9, 0),
+                              np.zeros((1, 2))])  # 1000 points: 10 = 1 % exactly counts, 9 does not
+    out = mode_metrics(samples, RING, SIGMA)
+    assert out["modes"] == 3.0 and out["modes_1pct"] == 2.0
+
+
+def test_registered_metric_reads_the_mixture_from_the_dataset():
+    info = DatasetInfo(name="ring", kind="vector", shape=(2,), value_range=(-1.1, 1.1),
+                       extras={"centres": RING.tolist(), "sigma": SIGMA})
+    samples = torch.from_numpy(near(RING[:5], 20, 2 * SIGMA))
+    ctx = MetricContext(dataset=Dataset(info, {}), samples=samples)
+    out = METRICS.get("modes")(ctx)
+    want = mode_metrics(samples, RING, SIGMA)
+    assert out == {key: want[key] for key in ("modes", "hq_share", "reverse_kl", "modes_1pct")}
+    assert all(type(v) is float for v in out.values())
+    bare = DatasetInfo(name="toy", kind="vector", shape=(2,), value_range=(-1.0, 1.0))
+    with pytest.raises(ValueError, match="mixture"):
+        METRICS.get("modes")(MetricContext(dataset=Dataset(bare, {}), samples=samples))
+    assert METRICS.meta("modes")["data_kinds"] == ("vector",)

@@ -45,10 +45,10 @@ def aggregate(df: pd.DataFrame) -> pd.DataFrame:
         if higher_is_better(metric) is None:
             continue
         scores = run_scores(df, metric=metric, how="best")
-        scores = scores[scores["status"] == "done"].dropna(subset=["value"])
+        scores = scores[scores["status"] == "done"].dropna(subset=["score"])
         if scores.empty:
             continue
-        grouped = scores.groupby(["dataset", "model"], observed=True)["value"]
+        grouped = scores.groupby(["dataset", "model"], observed=True)["score"]
         out = grouped.agg(value="median", std="std", runs="count").reset_index()
         out["metric"] = metric
         frames.append(out)

@@ -258,7 +258,9 @@ except ImportError:  # older typer depends on click itself
 def main() -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # without standalone mode, click *returns* a typer.Exit's code
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except GanbenchError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(err.exit_code)

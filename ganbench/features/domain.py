@@ -126,7 +126,9 @@ def build_domain(ctx: ExtractorContext) -> DomainExtractor:
     stem = Path(ctx.cache_dir) / "domain" / f"{_safe(dataset.info.name)}-{stable_hash(material)[:16]}"
     loaded = _load(stem, material, dataset.info, recipe)
     if loaded is None:
-        model, record = train_classifier(dataset.info, train, evaluation, recipe, ctx.device)
+        # Always on one CPU thread, whatever device evaluates: the same weights (and identity) on every
+        # machine, so a number computed on a GPU box compares with one from a laptop.
+        model, record = train_classifier(dataset.info, train, evaluation, recipe, torch.device("cpu"))
         record["key_material"] = material
         _save(stem, model, record)
     else:

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from ganbench.data.base import Dataset
 from ganbench.features import ExtractorContext, build_extractor
-from ganbench.features.cache import cached_array, real_features
+from ganbench.features.cache import cached_array, real_features, real_indices, real_key
 from ganbench.metrics import METRICS, FrechetReference, MetricContext
 from ganbench.specs import EvalProtocol
 
@@ -39,14 +39,13 @@ class Evaluator:
             dataset, self.device, Path(cache_dir), protocol.extractor_options, seed))
         self.real = real_features(self.extractor, dataset, protocol.split, protocol.n_real, Path(cache_dir), seed=seed)
         self.real_samples = None
-        if "real_samples" in needs:
+        if "real_samples" in needs:  # the very samples whose features are cached
             split = dataset.split(protocol.split)
-            perm = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))
-            self.real_samples = split.get(perm[:protocol.n_real])
+            self.real_samples = split.get(real_indices(split, protocol.n_real, seed))
         self.cache: dict[str, Any] = {}
         if "fid" in protocol.metrics:
-            key = {"what": "frechet_reference", "extractor": self.extractor.identity, "dataset": dataset.info.name,
-                   "split": protocol.split, "n_real": protocol.n_real, "features": _digest(self.real.pool)}
+            key = {"what": "frechet_reference",
+                   "real": real_key(self.extractor, dataset, protocol.split, protocol.n_real, seed)}
             state = cached_array(Path(cache_dir), key, lambda: FrechetReference.from_features(self.real.pool).state())
             self.cache["frechet_reference"] = FrechetReference.from_state(state)
 
@@ -80,8 +79,3 @@ class Evaluator:
             out.update({k: float(v) for k, v in METRICS.get(name)(ctx, **params).items()})
         return out
 
-
-def _digest(array) -> str:
-    import numpy as np
-
-    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]

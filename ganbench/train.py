@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from ganbench.data.base import BatchSampler, Dataset
 from ganbench.flops import StepFlopCounter
 from ganbench.losses import GanLoss, build_loss
-from ganbench.nets import ARCHS, AutoencoderD, NetConfig
+from ganbench.nets import AutoencoderD, NetConfig, architecture_for
 from ganbench.penalties import PENALTIES
 from ganbench.specs import RunSpec
 
@@ -67,13 +67,8 @@ def latent_sampler(kind: str, z_dim: int, device: torch.device) -> Callable[...,
 def build_networks(spec: RunSpec, dataset: Dataset, loss: GanLoss | None) -> tuple[nn.Module, nn.Module]:
     """(G, D) for a GAN; (decoder, encoder) for the VAE, the encoder being a D trunk with 2·z_dim outputs."""
     hp = spec.hparams
-    arch = ARCHS.get(spec.model.arch)
     info = dataset.info
-    if info.kind not in arch.data_kinds:
-        from ganbench.errors import GanbenchError
-
-        raise GanbenchError(f"architecture '{arch.name}' handles {'/'.join(arch.data_kinds)} data; "
-                            f"dataset '{info.name}' is {info.kind} data")
+    arch = architecture_for(spec.model.arch, info)
     cfg = NetConfig(z_dim=hp["z_dim"], width=hp["width"], d_norm=hp["d_norm"], g_norm=hp["g_norm"])
     if spec.model.kind == "vae":
         return arch.generator(info, cfg), arch.discriminator(info, cfg, 2 * cfg.z_dim)

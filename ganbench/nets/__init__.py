@@ -14,11 +14,11 @@ from ganbench.nets import dcgan, infogan, mlp, resnet, sndcgan  # noqa: F401  (i
 from ganbench.nets.base import ARCHS, D_NORMS, Architecture, AutoencoderD, NetConfig
 from ganbench.nets.layers import G_NORMS
 
-__all__ = ["ARCHS", "D_NORMS", "G_NORMS", "Architecture", "AutoencoderD", "NetConfig", "build_nets"]
+__all__ = ["ARCHS", "D_NORMS", "G_NORMS", "Architecture", "AutoencoderD", "NetConfig", "architecture_for", "build_nets"]
 
 
-def build_nets(arch: str, info: DatasetInfo, cfg: NetConfig) -> tuple[nn.Module, nn.Module]:
-    """``(G, D)`` of architecture ``arch`` for dataset ``info``; D is a critic (one logit per sample).
+def architecture_for(arch: str, info: DatasetInfo) -> Architecture:
+    """The registered architecture ``arch``, checked to handle ``info``'s kind of data.
 
     Fails with a :class:`GanbenchError` naming the architectures that fit when the data kind is wrong.
     """
@@ -29,4 +29,10 @@ def build_nets(arch: str, info: DatasetInfo, cfg: NetConfig) -> tuple[nn.Module,
         hint = " or ".join(f"'{n}'" for n in fits) or "(none registered)"
         raise GanbenchError(f"architecture '{name}' needs {' or '.join(spec.data_kinds)} data; dataset "
                             f"'{info.name}' is {info.kind} data — use {hint}")
+    return spec
+
+
+def build_nets(arch: str, info: DatasetInfo, cfg: NetConfig) -> tuple[nn.Module, nn.Module]:
+    """``(G, D)`` of architecture ``arch`` for dataset ``info``; D is a critic (one logit per sample)."""
+    spec = architecture_for(arch, info)
     return spec.generator(info, cfg), spec.discriminator(info, cfg, 1)

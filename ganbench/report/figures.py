@@ -16,7 +16,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.colors import LogNorm
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ganbench.report.style import FigureFile, Style, incomplete_note, panel_grid, save_figure
 from ganbench.report.views import format_p, metric_label
@@ -95,6 +95,8 @@ def budget_figure(canvas: Canvas, curves: pd.DataFrame, runs: pd.DataFrame, *,
         if hours or sub[x].max() >= 20:
             ax.set_xscale("log")
             _plain_log_ticks(ax)
+        else:  # a handful of settings: whole numbers only
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel("compute hours" if hours else "budget (hyperparameter settings)")
         ax.set_ylabel(f"expected best {canvas.label}")

@@ -8,7 +8,9 @@
     registered metrics' path (one real-side k-NN table shared by prc and prdc): time and peak extra memory
     (VmHWM from /proc/self/status, reset through /proc/self/clear_refs: it sees torch's allocations,
     which tracemalloc does not) against the float32 all-pairs matrices a naive implementation builds
-    (computed, never allocated). Optionally torch-fidelity's prc on the same data (--tf-prc).
+    (computed, never allocated). Optionally (--naive) a naive all-pairs implementation actually run:
+    three float32 distance matrices (real×real, gen×gen, real×gen) with torch.cdist, then the same five
+    numbers from them (time, peak memory and agreement); and torch-fidelity's prc (--tf-prc).
 
 Ratios are printed last. ``--quick`` shrinks everything to run in well under a minute:
 
@@ -22,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -30,6 +34,10 @@ import scipy.linalg
 import torch
 from torch_fidelity.metric_fid import fid_statistics_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import machine  # noqa: E402
 
 from ganbench.metrics import FrechetReference, density_coverage, frechet_statistics, knn_score, precision_recall
 from ganbench.metrics.neighbours import CACHED_NEIGHBOURS, DEFAULT_BUDGET, PointSet, knn_sq_distances
@@ -46,6 +54,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--nn-dim", type=int, default=2048, help="feature dimension for prc/prdc/knn")
     p.add_argument("--budget-mb", type=int, default=DEFAULT_BUDGET // MB, help="block budget of the neighbour passes")
     p.add_argument("--tf-prc", action="store_true", help="also time torch-fidelity's prc (builds full matrices)")
+    p.add_argument("--naive", action="store_true", help="also run a naive all-pairs prc+prdc+knn (3 n×n float32 "
+                   "matrices: 1.2 GB at 10k)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--only", choices=("fid", "nn"), help="run one part only")
     p.add_argument("--quick", action="store_true",
                    help="small sizes: --dim 512 --fid-n 2000 --nn-n 3000 --nn-dim 256 --budget-mb 16")
@@ -156,6 +167,10 @@ def bench_neighbours(args: argparse.Namespace) -> dict[str, float]:
     print(f"  naive float32 all-pairs: one {n}×{n} matrix {naive_cross / MB:,.0f} MB; "
           f"1-NN union {2 * n}×{2 * n} {naive_union / MB:,.0f} MB")
     out.update(nn_total_s=total_s, nn_peak=peak, naive_cross=naive_cross, naive_union=naive_union)
+    if args.naive:
+        (naive, shown), seconds, extra = measure_peak(lambda: naive_all_pairs(real.x, gen))
+        print(f"  {'naive all-pairs (3 matrices)':31s} {seconds:8.2f} s   peak extra {_mb(extra)}   {shown}")
+        out.update(naive_s=seconds, naive_peak=extra or float("nan"))
     if args.tf_prc:
         g32, r32 = torch.from_numpy(gen.astype(np.float32)), torch.from_numpy(real.x.astype(np.float32))
         tf, seconds, extra = measure_peak(lambda: prc_features_to_metric(g32, r32, verbose=False))
@@ -165,13 +180,33 @@ def bench_neighbours(args: argparse.Namespace) -> dict[str, float]:
     return out
 
 
+def naive_all_pairs(real: np.ndarray, gen: np.ndarray) -> tuple[dict[str, float], str]:
+    """prc (k=3), density/coverage (k=5) and the 1-NN score from full float32 distance matrices."""
+    r, g = torch.from_numpy(real.astype(np.float32)), torch.from_numpy(gen.astype(np.float32))
+    d_rr, d_gg, d_rg = torch.cdist(r, r), torch.cdist(g, g), torch.cdist(r, g)  # (n_r, n_r), (n_g, n_g), (n_r, n_g)
+    d_rr.fill_diagonal_(float("inf"))
+    d_gg.fill_diagonal_(float("inf"))
+    r3, r5 = d_rr.kthvalue(3, dim=1).values, d_rr.kthvalue(5, dim=1).values
+    g3 = d_gg.kthvalue(3, dim=1).values
+    out = {"precision": float((d_rg <= r3[:, None]).any(0).float().mean()),
+           "recall": float((d_rg <= g3[None, :]).any(1).float().mean()),
+           "density": float((d_rg < r5[:, None]).sum(0).float().mean() / 5),
+           "coverage": float((d_rg.min(1).values < r5).float().mean())}
+    real_ok = d_rr.min(1).values < d_rg.min(1).values
+    gen_ok = d_gg.min(1).values < d_rg.min(0).values
+    out["knn"] = float((real_ok.sum() + gen_ok.sum()) / (len(real_ok) + len(gen_ok)))
+    return out, ", ".join(f"{k} {v:.4f}" for k, v in out.items())
+
+
 def _mb(x: float | None) -> str:
     return "n/a" if x is None else f"{x / MB:7.0f} MB"
 
 
 def main() -> None:
     args = parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; numpy {np.__version__}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(machine("cpu") + f"; numpy {np.__version__}")
     fid_r = bench_fid(args) if args.only in (None, "fid") else {}
     nn_r = bench_neighbours(args) if args.only in (None, "nn") else {}
     print("\nratios")
@@ -187,6 +222,11 @@ def main() -> None:
               f"{nn_r['naive_cross'] / nn_r['nn_peak']:6.1f}×")
         print(f"  prc+prdc+knn memory: naive 1-NN union matrix / peak extra  "
               f"{nn_r['naive_union'] / nn_r['nn_peak']:6.1f}×")
+    if "naive_s" in nn_r:
+        print(f"  prc+prdc+knn time: naive all-pairs / ganbench                {nn_r['naive_s'] / nn_r['nn_total_s']:6.2f}×")
+        if nn_r["nn_peak"] > 0:
+            print(f"  prc+prdc+knn memory: naive all-pairs peak / ganbench peak    "
+                  f"{nn_r['naive_peak'] / nn_r['nn_peak']:6.1f}×")
     if "tf_prc_s" in nn_r:
         print(f"  prc time: torch-fidelity / ganbench (gen radii + one cross pass) "
               f"{nn_r['tf_prc_s'] / nn_r['prc_s']:6.2f}×")

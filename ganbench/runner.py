@@ -65,13 +65,22 @@ def execute(spec: RunSpec, store: Store, options: RunOptions = RunOptions(),
 
 
 def _execute_locked(spec: RunSpec, store: Store, options: RunOptions, progress) -> str:
+    """Run with ``options.threads`` torch threads, giving the caller back its own count afterwards."""
+    before = torch.get_num_threads()
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    try:
+        return _train_and_record(spec, store, options, progress)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress) -> str:
     from ganbench.data import load_dataset
     from ganbench.evaluate import Evaluator
     from ganbench.features.cache import default_cache_dir
     from ganbench.train import Checkpointing, train
 
-    if options.threads:
-        torch.set_num_threads(options.threads)
     store.begin(spec)
     tic = time.perf_counter()
     base = {"status": "failed", "error": None, "diverged_at": None, "ganbench_version": __version__,

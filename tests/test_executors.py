@@ -105,3 +105,20 @@ def test_a_dead_worker_fails_or_pauses_its_run_and_the_grid_goes_on(tmp_path):
     retried = ganbench(*args, "--retry-failed", cwd=tmp_path)
     assert retried.returncode == 0 and retried.stdout.strip() == "finished: 1 done", retried.stderr
     assert not (results / "tiny" / failed_id / "error.txt").exists()
+
+
+def test_an_in_process_run_gives_the_caller_its_thread_count_back(tmp_path):
+    import torch
+
+    from ganbench.runner import execute
+
+    from spec_factory import run_spec
+
+    spec = run_spec(steps=5, dataset_params={"n_train": 500, "n_test": 200})
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert execute(spec, Store(tmp_path), RunOptions(threads=1)) == "done"
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

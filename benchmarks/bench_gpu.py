@@ -21,12 +21,10 @@ and exits with status 0 (so it can sit in a benchmark loop on CPU machines).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Callable
 
@@ -34,7 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import Samples, interleaved, machine, now, paired, print_table  # noqa: E402
+from _timing import interleaved, machine, now, paired, print_table  # noqa: E402
 
 from ganbench.data import Dataset, load_dataset  # noqa: E402
 from ganbench.data.base import DatasetInfo, Split  # noqa: E402
@@ -111,9 +109,9 @@ def bench_steps(args: argparse.Namespace) -> None:
 
 
 def bench_sharing(args: argparse.Namespace) -> float:
-    from ganbench.executors.local import plan_slots, run_local
+    from bench_parallel import run_grid
+    from ganbench.executors.local import plan_slots
     from ganbench.runner import RunOptions
-    from ganbench.store import Store
 
     n_runs, steps = (8, 400) if args.quick else (8, 600)
     repeats = min(args.repeats, 2)  # a round of both candidates is over a minute
@@ -121,20 +119,11 @@ def bench_sharing(args: argparse.Namespace) -> float:
     shared = plan_slots("auto", gpus=1, runs_per_gpu=args.runs_per_gpu)
     alone = plan_slots("auto", gpus=1, runs_per_gpu=1)
 
-    def run_grid(specs: list[RunSpec], slots) -> float:
-        with tempfile.TemporaryDirectory(prefix="ganbench-bench-gpu-results-") as root:
-            start = time.perf_counter()
-            counts = run_local(specs, Store(root), options, slots)
-            seconds = time.perf_counter() - start
-        if counts != Counter(done=len(specs)):
-            raise SystemExit(f"not every run finished: {dict(counts)}")
-        return seconds
-
     with tempfile.TemporaryDirectory(prefix="ganbench-bench-gpu-cache-") as cache:
         options = RunOptions(device="cuda", cache_dir=cache)
-        run_grid([run_spec("dcgan", POLYGONS, 10, seed=0)], alone)  # warm-up: data, real features; untimed
-        times = interleaved({f"{args.runs_per_gpu} per GPU": lambda: run_grid(runs, shared),
-                             "1 per GPU": lambda: run_grid(runs, alone)}, repeats, warmup=[])
+        run_grid([run_spec("dcgan", POLYGONS, 10, seed=0)], alone, options)  # warm-up: data, real features
+        times = interleaved({f"{args.runs_per_gpu} per GPU": lambda: run_grid(runs, shared, options),
+                             "1 per GPU": lambda: run_grid(runs, alone, options)}, repeats, warmup=[])
     label = {f"{args.runs_per_gpu} per GPU": f"{len(shared)} worker processes, {shared[0].threads} CPU threads each",
              "1 per GPU": f"in process, {alone[0].threads} CPU threads"}
     rows = [[name, label[name], f"{s.median:.1f}", s.spread, f"{60 * n_runs / s.median:.1f}"] for name, s in times.items()]

@@ -28,7 +28,6 @@ import argparse
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
 
 import torch
 

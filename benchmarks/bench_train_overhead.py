@@ -27,7 +27,6 @@ Target: ganbench ≥ 0.95× the hand-written loop's steps/s.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 from typing import Any, Callable

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ganbench import tables as T
-from report_fixtures import make_record, scored_record, synthetic_study
+from report_fixtures import make_record, scored_record
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import torch
 
 from ganbench.data.base import DATASETS, Dataset, DatasetInfo, Split
 from ganbench.data.params import integer, merged
+from ganbench.errors import GanbenchError
 
 if TYPE_CHECKING:
     from ganbench.data.polygon_fit import ManifoldFit
@@ -179,27 +180,50 @@ class PolygonDataset(Dataset):
 
     ``render(params)`` is the manifold generator and ``sample_params(n, seed)`` draws its inputs;
     ``distance_to_manifold(images)`` projects samples onto it (see :mod:`ganbench.data.polygon_fit`).
+
+    With several vertex counts (``vertices: [3, 4, 5]``) every image draws its count uniformly, its
+    label is the count's index (so the ``domain`` extractor learns to tell them apart), and the
+    manifold is the union of the per-count manifolds.
     """
 
-    def __init__(self, info: DatasetInfo, vertices: int, sizes: Mapping[str, int], seed: int):
-        self.vertices = vertices
+    def __init__(self, info: DatasetInfo, vertices: int | Sequence[int], sizes: Mapping[str, int], seed: int):
+        self.vertex_counts = (vertices,) if isinstance(vertices, int) else tuple(vertices)
         self._params: dict[str, PolygonParams] = {}
         splits = {name: self._builder(name, index, n, seed) for index, (name, n) in enumerate(sizes.items())}
         super().__init__(info, splits)
 
+    @property
+    def vertices(self) -> int:
+        """The vertex count of a single-count dataset (mixtures have ``vertex_counts``)."""
+        if len(self.vertex_counts) > 1:
+            raise ValueError(f"these polygons mix vertex counts {list(self.vertex_counts)}: use vertex_counts")
+        return self.vertex_counts[0]
+
     def _builder(self, name: str, index: int, n: int, seed: int):
         # One stream per split: changing n_train never changes the test or holdout polygons.
+        stream = seed * 1_000_003 + index
+
         def build() -> Split:
-            params = self.sample_params(n, seed * 1_000_003 + index)
-            self._params[name] = params
-            counts = rasterise_counts(polygon_vertices(params))
-            return Split(counts[:, None], torch.full((n,), self.vertices), scale=1 / SUBPIXELS ** 2)
+            if len(self.vertex_counts) == 1:
+                params = self.sample_params(n, stream)
+                self._params[name] = params
+                counts = rasterise_counts(polygon_vertices(params))
+                return Split(counts[:, None], torch.full((n,), self.vertices), scale=1 / SUBPIXELS ** 2)
+            labels = torch.randint(len(self.vertex_counts), (n,), generator=torch.Generator().manual_seed(stream))
+            counts = torch.empty(n, RESOLUTION, RESOLUTION, dtype=torch.uint8)
+            for label, vertices in enumerate(self.vertex_counts):
+                rows = (labels == label).nonzero().flatten()
+                params = sample_params(len(rows), vertices, torch.Generator().manual_seed(stream * 16 + vertices))
+                counts[rows] = rasterise_counts(polygon_vertices(params))
+            return Split(counts[:, None], labels, scale=1 / SUBPIXELS ** 2)
 
         return build
 
     def split_params(self, name: str) -> PolygonParams:
-        """The generating parameters of every image in split ``name`` (row-aligned with it)."""
+        """The generating parameters of every image in split ``name`` (row-aligned with it; one count only)."""
         self.split(name)
+        if name not in self._params:
+            raise ValueError("a mixture of vertex counts has no single parameter array per split")
         return self._params[name]
 
     def sample_params(self, n: int, seed: int) -> PolygonParams:
@@ -222,20 +246,39 @@ class PolygonDataset(Dataset):
 
         ``options`` (``device``, ``restarts``, ``steps``, ``lr``, ``batch_size``) go to
         :func:`~ganbench.data.polygon_fit.fit_polygons`. Real polygons score ≈ 0.2; the
-        ``polygon_pr`` metric counts a sample as a polygon below 1.5.
+        ``polygon_pr`` metric counts a sample as a polygon below 1.5. With several vertex counts,
+        the distance to the nearest of their manifolds.
         """
-        return self.fit(images, **options).distance
+        from ganbench.data.polygon_fit import fit_polygons
+
+        per_count = [fit_polygons(images, vertices, **options).distance for vertices in self.vertex_counts]
+        return torch.stack(per_count).amin(0)
 
 
 @DATASETS.register("polygons", aliases=("triangles",), kind="image", source="embedded", params=DEFAULTS,
-                   description="Synthetic convex polygons, 28×28×1, with a known manifold (Lucic et al. 2018)")
+                   description="Synthetic convex polygons, 28×28×1, with a known manifold (Lucic et al. 2018); "
+                               "vertices: a count, or a list to mix counts as classes")
 def convex_polygons(params: Mapping[str, Any], data_root: Path | None = None,
                     download: bool = False) -> PolygonDataset:
-    """Convex ``vertices``-gons; splits train / test / holdout (the holdout is recall's target set)."""
+    """Convex ``vertices``-gons (one count, or a list to mix); splits train / test / holdout (the holdout
+    is recall's target set)."""
     p = merged("polygons", params, DEFAULTS)
-    vertices = integer("polygons", p, "vertices", 3, MAX_VERTICES)
+    vertices = _vertex_counts(p)
     sizes = {split: integer("polygons", p, f"n_{split}", 1) for split in ("train", "test", "holdout")}
+    mixed = len(vertices) > 1
     info = DatasetInfo(name="polygons", kind="image", shape=(1, RESOLUTION, RESOLUTION), value_range=(0.0, 1.0),
-                       num_classes=None, splits=tuple(sizes),
-                       extras={"vertices": vertices, "convention": "polygon 1 on background 0"})
-    return PolygonDataset(info, vertices, sizes, integer("polygons", p, "seed", 0))
+                       num_classes=len(vertices) if mixed else None, splits=tuple(sizes),
+                       extras={"vertices": list(vertices) if mixed else vertices[0],
+                               "convention": "polygon 1 on background 0"})
+    return PolygonDataset(info, vertices if mixed else vertices[0], sizes, integer("polygons", p, "seed", 0))
+
+
+def _vertex_counts(p: Mapping[str, Any]) -> tuple[int, ...]:
+    """``vertices`` as a sorted tuple of distinct counts: an integer, or a list of them (a mixture)."""
+    value = p["vertices"]
+    if not isinstance(value, (list, tuple)):
+        return (integer("polygons", p, "vertices", 3, MAX_VERTICES),)
+    if not value:
+        raise GanbenchError("dataset 'polygons': parameter 'vertices' must be an integer or a non-empty list")
+    counts = {integer("polygons", {"vertices": v}, "vertices", 3, MAX_VERTICES) for v in value}
+    return tuple(sorted(counts))

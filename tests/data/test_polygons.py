@@ -134,3 +134,30 @@ def test_fit_is_deterministic_and_consistent(triangles):
     assert torch.equal(render(fit.params), fit.images)
     with pytest.raises(GanbenchError, match="28"):
         triangles.distance_to_manifold(torch.zeros(3, 1, 32, 32))
+
+
+def test_mixed_vertex_counts_are_labelled_classes_with_a_union_manifold():
+    mixed = convex_polygons({"vertices": [5, 3, 3], "n_train": 3000, "n_test": 200, "n_holdout": 50})
+    assert mixed.vertex_counts == (3, 5) and mixed.info.num_classes == 2
+    assert mixed.info.extras["vertices"] == [3, 5]
+    train = mixed.split("train")
+    assert set(train.labels.tolist()) == {0, 1} and abs(float(train.labels.float().mean()) - 0.5) < 0.05
+    # each label's images lie on its own count's manifold: triangles fit 3-gons far better than 5-gons
+    from ganbench.data.polygon_fit import fit_polygons
+
+    test = mixed.split("test")
+    tri, penta = test.get(test.labels == 0)[:30], test.get(test.labels == 1)[:30]
+    assert fit_polygons(tri, 3).distance.median() < 0.5 < fit_polygons(tri, 5).distance.median()
+    assert fit_polygons(penta, 5).distance.median() < 0.5
+    # the union manifold: real images of either count are near it, noise is not
+    union = mixed.distance_to_manifold(test.get(slice(0, 60)))
+    assert float((union < 1.5).float().mean()) >= 0.95
+    assert float(mixed.distance_to_manifold(torch.rand(10, 1, 28, 28)).min()) > 1.5
+    again = convex_polygons({"vertices": [3, 5], "n_train": 3000, "n_test": 200, "n_holdout": 50})
+    assert torch.equal(again.split("train").data, train.data) and torch.equal(again.split("train").labels, train.labels)
+    with pytest.raises(ValueError, match="vertex_counts"):
+        mixed.vertices
+    with pytest.raises(GanbenchError, match="vertices"):
+        convex_polygons({"vertices": []})
+    with pytest.raises(GanbenchError, match="between 3 and"):
+        convex_polygons({"vertices": [3, 2]})

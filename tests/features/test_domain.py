@@ -132,3 +132,25 @@ def test_one_architecture_serves_8_to_64_px(channels: int, size: int) -> None:
 def test_registry_metadata() -> None:
     meta = EXTRACTORS.meta("domain")
     assert meta["has_logits"] is True and meta["layers"] == {"pool": "penultimate", "logits": "logits"}
+
+
+def test_polygons_are_classified_by_vertex_count(tmp_path: Path) -> None:
+    """The study's polygons, mixed 3- and 5-gons: the domain classifier learns the vertex count."""
+    from ganbench.data import load_dataset
+
+    polygons = load_dataset("polygons", {"vertices": [3, 5], "n_train": 2000, "n_test": 500, "n_holdout": 10})
+    extractor = build_extractor("domain", context(polygons, tmp_path))
+    assert extractor.test_accuracy >= 0.9
+    test = polygons.split("test")
+    features = extractor(test.all())
+    assert features.logits.shape == (500, 2) and features.pool.shape[0] == 500
+    predicted = torch.as_tensor(np.asarray(features.logits)).argmax(1)
+    assert float((predicted == test.labels).double().mean()) == pytest.approx(extractor.test_accuracy, abs=1e-6)
+
+
+def test_single_count_polygons_have_no_classes_to_learn(tmp_path: Path) -> None:
+    from ganbench.data import load_dataset
+
+    triangles = load_dataset("polygons", {"n_train": 100, "n_test": 10, "n_holdout": 10})
+    with pytest.raises(GanbenchError, match="label"):
+        build_extractor("domain", context(triangles, tmp_path))

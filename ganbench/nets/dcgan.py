@@ -8,19 +8,19 @@ rounding up as compare_gan did (64 → 4×4 base; 32 → 2×2; 28 → 2, 4, 7, 1
 """
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import nn
 
 from ganbench.data.base import DatasetInfo
 from ganbench.nets.base import ARCHS, Architecture, NetConfig
-from ganbench.nets.layers import (add_spectral_norm, check_config, conv_out, d_norm, g_norm, image_shape,
-                                  init_normal, output_layer, plan_shape, scaled, up_conv, uses_bias)
+from ganbench.nets.layers import (SequentialNet, check_config, conv_out, d_norm, g_norm, image_shape,
+                                  output_layer, plan_shape, scaled, up_conv, uses_bias)
 
 NAME = "dcgan"
 RESOLUTIONS = (8, 16, 28, 32, 64)  # tested; any side ≥ 8 works
 MAX_STAGES, MIN_BASE = 4, 2
 
 
-class ConvGenerator(nn.Module):
+class ConvGenerator(SequentialNet):
     """FC → first feature map → stride-2 deconvs with norm and ReLU → image (DCGAN and SNDCGAN G).
 
     ``channels`` are the maps' channel counts from the first map on, one more than the deconvs; with
@@ -30,7 +30,6 @@ class ConvGenerator(nn.Module):
 
     def __init__(self, info: DatasetInfo, cfg: NetConfig, sizes: list[tuple[int, int]],
                  channels: list[int], kernel: int, to_image_conv: bool):
-        super().__init__()
         check_config(cfg)
         c = info.shape[0]
         bias = uses_bias(cfg.g_norm)
@@ -47,11 +46,7 @@ class ConvGenerator(nn.Module):
         if to_image_conv:
             layers.append(nn.Conv2d(channels[-1], c, 3, 1, 1))
         layers.append(output_layer(info))
-        self.net = nn.Sequential(*layers)
-        init_normal(self)
-
-    def forward(self, z: Tensor) -> Tensor:
-        return self.net(z)
+        super().__init__(layers)
 
 
 def dcgan_generator(info: DatasetInfo, cfg: NetConfig) -> ConvGenerator:
@@ -63,11 +58,10 @@ def dcgan_generator(info: DatasetInfo, cfg: NetConfig) -> ConvGenerator:
     return ConvGenerator(info, cfg, sizes, channels, kernel=5, to_image_conv=False)
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(SequentialNet):
     """``k`` 5×5 stride-2 convs, 64·2^i channels, mirroring the generator's stage plan."""
 
     def __init__(self, info: DatasetInfo, cfg: NetConfig, out_dim: int = 1):
-        super().__init__()
         check_config(cfg)
         c, h, w = image_shape(info, NAME)
         stages = len(plan_shape(h, w, MAX_STAGES, MIN_BASE)) - 1
@@ -80,13 +74,7 @@ class DCGANDiscriminator(nn.Module):
                        nn.LeakyReLU(0.2)]
             size, in_ch = conv_out(size, 5, 2, 2), out_ch
         layers += [nn.Flatten(), nn.Linear(in_ch * size[0] * size[1], out_dim)]
-        self.net = nn.Sequential(*layers)
-        init_normal(self)
-        if cfg.d_norm == "spectral":
-            add_spectral_norm(self)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+        super().__init__(layers, spectral=cfg.d_norm == "spectral")
 
 
 DCGAN = Architecture(

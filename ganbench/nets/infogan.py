@@ -7,61 +7,49 @@ and deconvs solved to land on h exactly (28 → 7 → 14 → 28 needs no roundin
 """
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import nn
 
 from ganbench.data.base import DatasetInfo
 from ganbench.nets.base import ARCHS, Architecture, NetConfig
-from ganbench.nets.layers import (add_spectral_norm, check_config, conv_out, d_norm, g_norm, image_shape,
-                                  init_normal, output_layer, plan_shape, scaled, up_conv, uses_bias)
+from ganbench.nets.layers import (SequentialNet, check_config, conv_out, d_norm, g_norm, image_shape,
+                                  output_layer, plan_shape, scaled, up_conv, uses_bias)
 
 NAME = "infogan"
 RESOLUTIONS = (8, 16, 28, 32, 64)  # tested; any side ≥ 8 works
 
 
-class InfoGANGenerator(nn.Module):
+class InfoGANGenerator(SequentialNet):
     def __init__(self, info: DatasetInfo, cfg: NetConfig):
-        super().__init__()
         check_config(cfg)
         c, h, w = image_shape(info, NAME)
         base, mid, full = plan_shape(h, w, max_stages=2, min_base=1)  # always two stride-2 stages
         fc, ch2, ch1 = scaled(cfg, 1024), scaled(cfg, 128), scaled(cfg, 64)
         first = ch2 * base[0] * base[1]
         bias = uses_bias(cfg.g_norm)
-        self.net = nn.Sequential(
+        super().__init__([
             nn.Linear(cfg.z_dim, fc, bias=bias), g_norm(cfg.g_norm, fc, spatial=False), nn.ReLU(),
             nn.Linear(fc, first, bias=bias), g_norm(cfg.g_norm, first, spatial=False), nn.ReLU(),
             nn.Unflatten(1, (ch2, *base)),
             up_conv(ch2, ch1, 4, base, mid, bias=bias), g_norm(cfg.g_norm, ch1), nn.ReLU(),
             up_conv(ch1, c, 4, mid, full), output_layer(info),
-        )
-        init_normal(self)
-
-    def forward(self, z: Tensor) -> Tensor:
-        return self.net(z)
+        ])
 
 
-class InfoGANDiscriminator(nn.Module):
+class InfoGANDiscriminator(SequentialNet):
     def __init__(self, info: DatasetInfo, cfg: NetConfig, out_dim: int = 1):
-        super().__init__()
         check_config(cfg)
         c, h, w = image_shape(info, NAME)
         ch1, ch2, fc = scaled(cfg, 64), scaled(cfg, 128), scaled(cfg, 1024)
         end = conv_out(conv_out((h, w), 4, 2, 1), 4, 2, 1)
         bias = uses_bias(cfg.d_norm)
-        self.net = nn.Sequential(
+        super().__init__([
             nn.Conv2d(c, ch1, 4, 2, 1), nn.LeakyReLU(0.2),
             nn.Conv2d(ch1, ch2, 4, 2, 1, bias=bias), d_norm(cfg.d_norm, ch2), nn.LeakyReLU(0.2),
             nn.Flatten(),
             nn.Linear(ch2 * end[0] * end[1], fc, bias=bias), d_norm(cfg.d_norm, fc, spatial=False),
             nn.LeakyReLU(0.2),
             nn.Linear(fc, out_dim),
-        )
-        init_normal(self)
-        if cfg.d_norm == "spectral":
-            add_spectral_norm(self)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+        ], spectral=cfg.d_norm == "spectral")
 
 
 INFOGAN = Architecture(

@@ -105,6 +105,24 @@ def init_normal(net: nn.Module, std: float = 0.02) -> nn.Module:
     return net
 
 
+class SequentialNet(nn.Module):
+    """Layers in sequence, DCGAN-style normal init, spectral norm on request: every plain G and D here.
+
+    Subclasses build their layer list first, then hand it over; the stack lives in ``self.net`` (the
+    checkpoints' parameter names).
+    """
+
+    def __init__(self, layers: list[nn.Module], *, spectral: bool = False):
+        super().__init__()
+        self.net = nn.Sequential(*layers)
+        init_normal(self)
+        if spectral:
+            add_spectral_norm(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
 # --- output range --------------------------------------------------------------------------------
 
 class ToRange(nn.Module):

@@ -14,8 +14,7 @@ from torch import Tensor, nn
 
 from ganbench.data.base import DatasetInfo
 from ganbench.nets.base import ARCHS, Architecture, NetConfig
-from ganbench.nets.layers import (add_spectral_norm, check_config, d_norm, g_norm, init_normal, output_layer,
-                                  scaled, uses_bias)
+from ganbench.nets.layers import (SequentialNet, check_config, d_norm, g_norm, output_layer, scaled, uses_bias)
 
 NAME = "mlp"
 G_LAYERS, G_UNITS = 4, 400
@@ -34,9 +33,8 @@ class Maxout(nn.Module):
         return self.linear(x).unflatten(1, (self.units, self.pieces)).amax(dim=2)
 
 
-class MLPGenerator(nn.Module):
+class MLPGenerator(SequentialNet):
     def __init__(self, info: DatasetInfo, cfg: NetConfig):
-        super().__init__()
         check_config(cfg)
         hidden, bias = scaled(cfg, G_UNITS), uses_bias(cfg.g_norm)
         layers: list[nn.Module] = []
@@ -45,16 +43,11 @@ class MLPGenerator(nn.Module):
                        g_norm(cfg.g_norm, hidden, spatial=False), nn.ReLU()]
         layers += [nn.Linear(hidden, math.prod(info.shape)), nn.Unflatten(1, tuple(info.shape)),
                    output_layer(info)]
-        self.net = nn.Sequential(*layers)
-        init_normal(self)
-
-    def forward(self, z: Tensor) -> Tensor:
-        return self.net(z)
+        super().__init__(layers)
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(SequentialNet):
     def __init__(self, info: DatasetInfo, cfg: NetConfig, out_dim: int = 1):
-        super().__init__()
         check_config(cfg)
         hidden = scaled(cfg, D_UNITS)
         layers: list[nn.Module] = [nn.Flatten()]
@@ -63,13 +56,7 @@ class MLPDiscriminator(nn.Module):
             if i > 0:
                 layers.append(d_norm(cfg.d_norm, hidden, spatial=False))
         layers.append(nn.Linear(hidden, out_dim))
-        self.net = nn.Sequential(*layers)
-        init_normal(self)
-        if cfg.d_norm == "spectral":
-            add_spectral_norm(self)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+        super().__init__(layers, spectral=cfg.d_norm == "spectral")
 
 
 MLP = Architecture(

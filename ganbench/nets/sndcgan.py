@@ -9,13 +9,13 @@ Up to 3 stages while the first map keeps ≥ 4 pixels (32 → 4×4, 64 → 8×8,
 """
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import nn
 
 from ganbench.data.base import DatasetInfo
 from ganbench.nets.base import ARCHS, Architecture, NetConfig
 from ganbench.nets.dcgan import ConvGenerator
-from ganbench.nets.layers import (add_spectral_norm, check_config, conv_out, d_norm, image_shape,
-                                  init_normal, plan_shape, scaled, uses_bias)
+from ganbench.nets.layers import (SequentialNet, check_config, conv_out, d_norm, image_shape, plan_shape, scaled,
+                                  uses_bias)
 
 NAME = "sndcgan"
 RESOLUTIONS = (8, 16, 28, 32, 64)  # tested; any side ≥ 8 works
@@ -35,9 +35,8 @@ def sndcgan_generator(info: DatasetInfo, cfg: NetConfig) -> ConvGenerator:
     return ConvGenerator(info, cfg, sizes, channels, kernel=4, to_image_conv=True)
 
 
-class SNDCGANDiscriminator(nn.Module):
+class SNDCGANDiscriminator(SequentialNet):
     def __init__(self, info: DatasetInfo, cfg: NetConfig, out_dim: int = 1):
-        super().__init__()
         check_config(cfg)
         c, h, w = image_shape(info, NAME)
         _, stages = _stages(info)
@@ -53,12 +52,7 @@ class SNDCGANDiscriminator(nn.Module):
         top = scaled(cfg, 64 * 2 ** stages)
         layers += [nn.Conv2d(in_ch, top, 3, 1, 1, bias=bias), d_norm(cfg.d_norm, top), nn.LeakyReLU(0.1),
                    nn.Flatten(), nn.Linear(top * size[0] * size[1], out_dim)]
-        self.net = nn.Sequential(*layers)
-        init_normal(self)
-        add_spectral_norm(self)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+        super().__init__(layers, spectral=True)  # always: the architecture is defined with it
 
 
 SNDCGAN = Architecture(

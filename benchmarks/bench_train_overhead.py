@@ -90,9 +90,10 @@ def hand_written(spec: RunSpec, dataset: Dataset, device: torch.device, progress
         return torch.rand(batch, hp["z_dim"], device=device) * 2 - 1
 
     for step in range(1, steps + 1):
+        latents = z()
         x = data.get(indices[step - 1]).to(device, non_blocking=True)
         with torch.no_grad():
-            fake = G(z())
+            fake = G(latents)
         d_real, d_fake = D(x).reshape(-1), D(fake).reshape(-1)
         if wgan:
             d_loss = d_fake.mean() - d_real.mean()
@@ -106,9 +107,9 @@ def hand_written(spec: RunSpec, dataset: Dataset, device: torch.device, progress
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        if step % n_disc == 0:
+        if step == 1 or (step - 2) % n_disc == 0:  # the study's G schedule; WGAN-GP draws new latents
             D.requires_grad_(False)
-            score = D(G(z())).reshape(-1)
+            score = D(G(z() if wgan else latents)).reshape(-1)
             g_loss = -score.mean() if wgan else F.softplus(-score).mean()
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()

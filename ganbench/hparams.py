@@ -66,18 +66,20 @@ _add("z_prior", str, "uniform", "Latent prior of a GAN: uniform on [−1, 1] (th
 _add("width", int, 64, "Base channel count (conv nets) or hidden units (MLP).", low=1)
 _add("d_norm", str, "batch", "Normalisation in D (the study tunes batch norm on/off).",
      choices=("batch", "none", "spectral", "layer"))
-_add("g_norm", str, "batch", "Normalisation in G.", choices=("batch", "none"))
+_add("g_norm", str, "batch", "Normalisation in G.", choices=("batch", "layer", "none"))
 _add("n_disc", int, 1, "D updates per G update (one training step = one D update).", scope="gan", low=1)
 _add("lambda", float, 10.0, "Weight of the gradient penalty.", scope="penalty", low=0.0)
 _add("clip", float, 0.01, "WGAN weight-clipping bound c.", scope="loss", low=0.0)
 _add("gamma", float, 0.75, "BEGAN diversity ratio γ.", scope="loss", low=0.0, high=1.0)
 _add("lambda_k", float, 1e-3, "BEGAN learning rate λ_k of the equilibrium term k_t.", scope="loss", low=0.0)
+_add("clip_k", bool, False, "BEGAN: clip k_t to [0, 1] as the BEGAN paper (the study does not).", scope="loss")
 _add("ema", float, 0.0, "Decay of an exponential moving average of G's weights used for evaluation (0 = off).",
      low=0.0, high=1.0, high_open=True)
 _add("instance_noise", float, 0.0, "Std of Gaussian noise added to D's inputs, annealed linearly to 0.",
      scope="gan", low=0.0)
-_add("unroll", int, 0, "Unrolled D steps for each G update (Metz et al.; first-order surrogate).",
-     scope="gan", low=0)
+_add("unroll", int, 0, "Unrolled D steps for each G update (Metz et al. 2017).", scope="gan", low=0)
+_add("unroll_mode", str, "through", "How G's gradient treats the unrolled D: 'through' its K updates (Metz et al.) "
+     "or 'first_order' (the look-ahead D held constant).", scope="gan", choices=("through", "first_order"))
 
 
 def applies(name: str, kind: str, loss_params: tuple[str, ...], penalty: str) -> bool:

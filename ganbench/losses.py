@@ -3,8 +3,10 @@
 A loss is built by ``LOSSES.get(name)(**params)`` and called as ``loss(d_real, d_fake) ->
 (d_loss, g_loss)``, where ``d_real``/``d_fake`` are the discriminator's per-sample scores (B,) on
 real and generated batches. The trainer back-propagates ``d_loss`` into D and ``g_loss`` into G.
-Hooks let the few stateful losses act after each D update: WGAN clips D's weights, BEGAN updates
-its equilibrium term k_t. Metadata: ``d_output`` says what the score is ("logit", or for BEGAN the
+Hooks let the few stateful losses act: after each D update WGAN clips D's weights
+(``constrain``); at the end of each training step, after the G update, BEGAN updates its
+equilibrium term k_t from the step's batch scored again (``after_step``, asked for by
+``rescores_after_step``). Metadata: ``d_output`` says what the score is ("logit", or for BEGAN the
 per-sample L1 "reconstruction" error of an autoencoder D), ``params`` the loss's own
 hyperparameters with defaults, ``default_penalty`` the penalty the model uses unless told otherwise.
 Formulas follow ../shared/reference/lucic2018.md (and compare_gan's ``loss_lib``).
@@ -24,6 +26,12 @@ class GanLoss:
     """Base: stateless loss terms; subclasses override ``terms`` and, if needed, the hooks."""
 
     d_output = "logit"
+    #: whether the trainer must score the step's real and generated batch again after the G update
+    #: and hand the scores to :meth:`after_step` (costs a forward pass of D on both)
+    rescores_after_step = False
+    #: whether G's update draws fresh latents instead of reusing the D step's (compare_gan v1.0
+    #: ``resample_before_generator``: True for WGAN-GP only)
+    resamples_latents_for_g = False
 
     def __call__(self, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
         return self.terms(d_real, d_fake)
@@ -31,8 +39,24 @@ class GanLoss:
     def terms(self, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
-    def after_d_step(self, discriminator: nn.Module, d_real: Tensor, d_fake: Tensor) -> dict[str, float]:
-        """Called after each D update with that step's (detached) scores; returns values to log."""
+    def constrain(self, parameter: Tensor) -> Tensor:
+        """A D parameter as this loss allows it after an update (identity unless overridden).
+
+        Functional, so an unrolled look-ahead copy of D obeys the same rule as D itself.
+        """
+        return parameter
+
+    def after_d_step(self, discriminator: nn.Module) -> None:
+        """Called after each D update: applies :meth:`constrain` to D's parameters in place."""
+        if type(self).constrain is GanLoss.constrain:
+            return
+        with torch.no_grad():
+            for p in discriminator.parameters():
+                p.copy_(self.constrain(p))
+
+    def after_step(self, d_real: Tensor, d_fake: Tensor) -> dict[str, float]:
+        """Called at the end of every training step (after the G update, when there was one) with
+        the step's batch scored again, when :attr:`rescores_after_step`; returns values to log."""
         return {}
 
     def state_dict(self) -> dict[str, Any]:
@@ -73,17 +97,14 @@ class WassersteinClipped(Wasserstein):
     def __init__(self, clip: float = 0.01):
         self.clip = float(clip)
 
-    def after_d_step(self, discriminator, d_real, d_fake):
-        with torch.no_grad():
-            for p in discriminator.parameters():
-                p.clamp_(-self.clip, self.clip)
-        return {}
+    def constrain(self, parameter):
+        return parameter.clamp(-self.clip, self.clip)
 
 
 @LOSSES.register("wgan_gp", aliases=("wgangp",), params={}, default_penalty="wgan_gp",
                  description="WGAN-GP (Gulrajani et al.): Wasserstein terms + gradient penalty on interpolates.")
 class WassersteinGP(Wasserstein):
-    pass
+    resamples_latents_for_g = True  # v1.0 WGAN_GP.resample_before_generator
 
 
 @LOSSES.register("lsgan", aliases=("ls",), params={}, default_penalty="none",
@@ -108,23 +129,33 @@ class Hinge(GanLoss):
         return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean(), -d_fake.mean()
 
 
-@LOSSES.register("began", params={"gamma": 0.75, "lambda_k": 1e-3}, default_penalty="none",
-                 d_output="reconstruction",
+@LOSSES.register("began", params={"gamma": 0.75, "lambda_k": 1e-3, "clip_k": False}, default_penalty="none",
+                 d_output="reconstruction", revision=2,
                  description="BEGAN (Berthelot et al.): autoencoder D, L_D = L(x) − k_t L(x̂), k_t equilibrium control.")
 class Began(GanLoss):
-    """Scores are per-sample L1 reconstruction errors L(v) = mean|v − AE(v)|."""
+    """Scores are per-sample L1 reconstruction errors L(v) = mean|v − AE(v)|.
+
+    As the study ran it (compare_gan v1.0 ``BEGAN.update_k``, an ``after_training_step_hook``): at
+    the end of every step, after the G update, k ← k + λ_k(γ·L(x) − L(G(z))) on that step's batch
+    scored again by the updated networks, and **not clipped**, so with γ near 0 k goes negative.
+    ``clip_k`` keeps the BEGAN paper's clip to [0, 1]. (Revision 2; revision 1 clipped and updated
+    from the scores before the D update.)
+    """
 
     d_output = "reconstruction"
+    rescores_after_step = True
 
-    def __init__(self, gamma: float = 0.75, lambda_k: float = 1e-3):
-        self.gamma, self.lambda_k, self.k = float(gamma), float(lambda_k), 0.0
+    def __init__(self, gamma: float = 0.75, lambda_k: float = 1e-3, clip_k: bool = False):
+        self.gamma, self.lambda_k, self.clip_k, self.k = float(gamma), float(lambda_k), bool(clip_k), 0.0
 
     def terms(self, d_real, d_fake):
         return d_real.mean() - self.k * d_fake.mean(), d_fake.mean()
 
-    def after_d_step(self, discriminator, d_real, d_fake):
+    def after_step(self, d_real, d_fake):
         real, fake = float(d_real.mean()), float(d_fake.mean())
-        self.k = min(max(self.k + self.lambda_k * (self.gamma * real - fake), 0.0), 1.0)
+        self.k += self.lambda_k * (self.gamma * real - fake)
+        if self.clip_k:
+            self.k = min(max(self.k, 0.0), 1.0)
         return {"k": self.k, "convergence": real + abs(self.gamma * real - fake)}
 
     def state_dict(self):

@@ -43,12 +43,34 @@ def wgan_gp(score: Score, real: Tensor, fake: Tensor) -> Tensor:
     return (_grad_norm(score, alpha * real + (1 - alpha) * fake.detach()) - 1).pow(2).mean()
 
 
-@PENALTIES.register("dragan",
-                    description="E(‖∇D(x̃)‖ − 1)², x̃ = x + α·0.5·std(x)·u near real data (Kodali et al.).")
-def dragan(score: Score, real: Tensor, fake: Tensor) -> Tensor:
+def _dragan_points(real: Tensor) -> Tensor:
+    """x̃ = x + α(x_p − x), x_p = x + 0.5·std(x)·u, u ~ U[0, 1) per value, α ~ U(0, 1) per sample.
+
+    compare_gan v1.0 ``DRAGAN.get_perturbed_batch``: one-sided uniform noise scaled by the whole batch's
+    population standard deviation (numpy's ``std``, ddof 0).
+    """
     alpha = _per_sample_uniform(real)
-    perturbed = real + 0.5 * real.std() * torch.rand_like(real)
-    return (_grad_norm(score, real + alpha * (perturbed - real)) - 1).pow(2).mean()
+    perturbed = real + 0.5 * real.std(correction=0) * torch.rand_like(real)
+    return real + alpha * (perturbed - real)
+
+
+@PENALTIES.register("dragan", revision=2,
+                    description="E(‖∇σ(D(x̃))‖ − 1)² near real data, on D's sigmoid as the study (Kodali et al.).")
+def dragan(score: Score, real: Tensor, fake: Tensor) -> Tensor:
+    """The study's DRAGAN: the gradient of σ(D(x̃)), D's probability, not of its logit.
+
+    compare_gan v1.0 ``DRAGAN.build_model`` differentiates ``D_inter``, the first value its
+    ``discriminator`` returns, which is the sigmoid. Since ‖∇σ(D)‖ = σ'(D)‖∇D‖ ≤ ‖∇D‖/4, this is a
+    different regulariser from :func:`dragan_logit` at the same λ. (Revision 2; revision 1 was the logit.)
+    """
+    return (_grad_norm(lambda v: torch.sigmoid(score(v)), _dragan_points(real)) - 1).pow(2).mean()
+
+
+@PENALTIES.register("dragan_logit",
+                    description="E(‖∇D(x̃)‖ − 1)² near real data, on D's logit (DRAGAN paper's form; not the study's).")
+def dragan_logit(score: Score, real: Tensor, fake: Tensor) -> Tensor:
+    """DRAGAN's penalty on the logit, the form of Kodali et al.'s paper and most re-implementations."""
+    return (_grad_norm(score, _dragan_points(real)) - 1).pow(2).mean()
 
 
 @PENALTIES.register("r1", description="E‖∇D(x)‖² on real data, zero-centred (Mescheder et al.); λ = γ/2.")

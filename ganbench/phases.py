@@ -1,4 +1,9 @@
-"""Which setting a ``best_of`` phase retrains: the best finished run of the source phase, per (dataset, model)."""
+"""Which setting a ``best_of`` phase retrains: the best run of the source phase, per (dataset, model).
+
+As compare_gan v1.0 ``BestFIDPerModel`` (the min over every checkpoint row of every run's scores): a
+run's best checkpoint counts even when the run diverged later. Runs that failed, or are still going,
+are not candidates.
+"""
 from __future__ import annotations
 
 import math
@@ -7,6 +12,9 @@ from typing import Any, Mapping
 from ganbench.metrics.base import higher_is_better
 from ganbench.store import Store, scan
 from ganbench.suite import BestLookup
+
+
+CANDIDATE_STATUSES = ("done", "diverged")
 
 
 def best_lookup(store: Store, suite: str) -> BestLookup:
@@ -21,7 +29,7 @@ def best_lookup(store: Store, suite: str) -> BestLookup:
             spec = r["spec"]
             value = r.get("best", {}).get(metric)
             if (r["phase"] == phase and spec["dataset"] == dataset and spec["model"]["name"] == model
-                    and r["status"] == "done" and value is not None and math.isfinite(value)):
+                    and r["status"] in CANDIDATE_STATUSES and value is not None and math.isfinite(value)):
                 candidates.append((sign * value, spec["setting"], spec["seed"], spec["hparams"]))
         return min(candidates, key=lambda c: c[:3])[3] if candidates else None
 

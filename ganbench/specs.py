@@ -88,12 +88,17 @@ class RunSpec:
     seed: int
     budget: Budget
     evaluation: EvalProtocol
+    #: revisions (above 1) of the code computing the run, see :mod:`ganbench.revisions`
+    revisions: Mapping[str, int] = field(default_factory=lambda: frozen({}))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"suite": self.suite, "phase": self.phase, "dataset": self.dataset,
-                "dataset_params": thaw(self.dataset_params), "model": self.model.to_dict(),
-                "hparams": thaw(self.hparams), "setting": self.setting, "seed": self.seed,
-                "budget": self.budget.to_dict(), "evaluation": self.evaluation.to_dict()}
+        out = {"suite": self.suite, "phase": self.phase, "dataset": self.dataset,
+               "dataset_params": thaw(self.dataset_params), "model": self.model.to_dict(),
+               "hparams": thaw(self.hparams), "setting": self.setting, "seed": self.seed,
+               "budget": self.budget.to_dict(), "evaluation": self.evaluation.to_dict()}
+        if self.revisions:  # absent at revision 1 everywhere: older specs hash exactly as before
+            out["revisions"] = thaw(self.revisions)
+        return out
 
     @property
     def run_id(self) -> str:
@@ -112,7 +117,8 @@ class RunSpec:
             seed=int(d["seed"]), budget=Budget(**d["budget"]),
             evaluation=EvalProtocol(ev["extractor"], tuple(ev["metrics"]), int(ev["n_gen"]), int(ev["n_real"]),
                                     ev.get("split", "test"), frozen(ev.get("extractor_options")),
-                                    frozen(ev.get("metric_options"))))
+                                    frozen(ev.get("metric_options"))),
+            revisions=frozen(d.get("revisions")))
 
 
 # ---- the suite: what the YAML says, validated, before expansion ----
@@ -161,6 +167,8 @@ class Phase:
     hparams: Mapping[str, Any]
     best_of: BestOf | None = None
     model_hparams: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: frozen({}))  # per model name
+    #: per model name: this phase's author defaults where they differ from the model's (setting 0)
+    model_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: frozen({}))
 
 
 @dataclass(frozen=True)

@@ -278,13 +278,13 @@ def _model(node: Any, path: str, kinds: set[str]) -> ModelEntry:
 def _phase(node: Any, path: str, default_seeds: tuple[int, ...], default_samples: int, earlier: list[str],
            model_names: tuple[str, ...]) -> Phase:
     node = _mapping(node, path, ("name", "samples", "include_defaults", "seeds", "hparams", "model_hparams",
-                                 "best_of"), ("name",))
+                                 "model_defaults", "best_of"), ("name",))
     name = _str(node["name"], f"{path}.name")
     if name in earlier:
         raise SpecError(f"{path}.name", f"phase '{name}' is defined twice")
     seeds = _seeds(node["seeds"], f"{path}.seeds") if "seeds" in node else default_seeds
     if "best_of" in node:
-        for key in ("samples", "include_defaults", "hparams", "model_hparams"):
+        for key in ("samples", "include_defaults", "hparams", "model_hparams", "model_defaults"):
             if key in node:
                 raise SpecError(f"{path}.{key}", "a best_of phase retrains the best setting; it takes only seeds")
         best = _mapping(node["best_of"], f"{path}.best_of", ("phase", "metric"), ("phase",))
@@ -297,8 +297,13 @@ def _phase(node: Any, path: str, default_seeds: tuple[int, ...], default_samples
     include = _bool(node.get("include_defaults", False), f"{path}.include_defaults")
     per_model = _mapping(node.get("model_hparams") or {}, f"{path}.model_hparams", model_names)
     model_hparams = {m: _hparams(v, f"{path}.model_hparams.{m}") for m, v in per_model.items()}
+    per_model_defaults = _mapping(node.get("model_defaults") or {}, f"{path}.model_defaults", model_names)
+    if per_model_defaults and not include:
+        raise SpecError(f"{path}.model_defaults", "author defaults are setting 0 only when include_defaults is true")
+    model_defaults = {m: _hparams(v, f"{path}.model_defaults.{m}", allow_search=False)
+                      for m, v in per_model_defaults.items()}
     return Phase(name, samples, include, seeds, _hparams(node.get("hparams"), f"{path}.hparams"), None,
-                 frozen(model_hparams))
+                 frozen(model_hparams), frozen(model_defaults))
 
 
 TOP_KEYS = ("name", "description", "datasets", "models", "hparams", "search", "seeds", "phases", "budget",
@@ -423,13 +428,20 @@ def _space(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEnt
     return {k: v for k, v in merged.items() if applies(k, model.kind, loss_params, model.penalty)}
 
 
-def _base(model: ModelEntry) -> dict[str, Any]:
+def _base(model: ModelEntry, data_kind: str) -> dict[str, Any]:
+    """Every applicable hyperparameter at its default: the registry's, the loss's own, then the
+    architecture's (e.g. no norm in the MLP's D)."""
     from ganbench.losses import LOSSES
+    from ganbench.nets.base import ARCHS
 
     if model.loss is None:
-        return defaults_for(model.kind, (), model.penalty)
-    meta = LOSSES.meta(model.loss)
-    return defaults_for(model.kind, tuple(meta["params"]), model.penalty, dict(meta["params"]))
+        values = defaults_for(model.kind, (), model.penalty)
+    else:
+        meta = LOSSES.meta(model.loss)
+        values = defaults_for(model.kind, tuple(meta["params"]), model.penalty, dict(meta["params"]))
+    arch_defaults = ARCHS.get(model.arch[data_kind]).hparam_defaults
+    values.update({k: v for k, v in arch_defaults.items() if k in values})
+    return values
 
 
 def _rng(*parts: Any) -> np.random.Generator:
@@ -451,14 +463,15 @@ def _draw(dist: Distribution, rng: np.random.Generator) -> Any:
 def settings(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry) -> list[dict[str, Any]]:
     """The hyperparameter settings of one (phase, dataset, model), fully resolved, in a fixed order."""
     space = _space(spec, phase, dataset, model)
-    base = _base(model)
+    base = _base(model, dataset.kind)
     base.update({k: v for k, v in space.items() if not isinstance(v, (tuple, Distribution))})
     grid_keys = sorted(k for k, v in space.items() if isinstance(v, tuple))
     dist_keys = sorted(k for k, v in space.items() if isinstance(v, Distribution))
     out: list[dict[str, Any]] = []
     if phase.include_defaults:
         first = {**base, **{k: space[k][0] for k in grid_keys}}
-        first.update({k: v for k, v in model.defaults.items() if k in base})
+        defaults = {**model.defaults, **phase.model_defaults.get(model.name, {})}
+        first.update({k: v for k, v in defaults.items() if k in base})
         out.append(first)
     n_random = phase.samples - len(out) if dist_keys else 1
     rng = _rng(spec.search_seed, phase.name, dataset.name, model.name)
@@ -472,9 +485,12 @@ def settings(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelE
 
 def _run(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry, hparams: Mapping[str, Any],
          setting: int, seed: int) -> RunSpec:
+    from ganbench.revisions import revisions
+
     model_spec = ModelSpec(model.name, model.kind, model.loss, model.arch[dataset.kind], model.penalty)
+    code = revisions(model.kind, model.loss, model_spec.arch, model.penalty, dataset.name)
     return RunSpec(spec.name, phase.name, dataset.name, dataset.params, model_spec, frozen(hparams), setting, seed,
-                   dataset.budget, dataset.evaluation)
+                   dataset.budget, dataset.evaluation, frozen(code))
 
 
 def expand(spec: SuiteSpec, best: BestLookup | None = None) -> Expansion:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import zlib
 from functools import lru_cache
@@ -22,6 +23,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from ganbench import lucic2018
 
 __all__ = [
     "STATUSES", "COMPLETE_STATUSES", "RUN_COLUMNS",
@@ -41,12 +44,13 @@ _FALLBACK_HIGHER: dict[str, bool] = {
     "is_mean": True, "precision": True, "recall": True, "f1": True, "density": True,
     "coverage": True, "modes": True, "hq_share": True, "modes_1pct": True,
     "polygon_precision": True, "polygon_recall": True, "polygon_f1": True,
+    "polygon_precision_se": False, "polygon_recall_se": False,
 }
 # Display order of metrics in tables (unknown keys follow alphabetically).
 _METRIC_ORDER = (
     "fid", "is_mean", "kid_mean", "precision", "recall", "f1", "density", "coverage", "knn",
     "modes", "modes_1pct", "hq_share", "reverse_kl", "polygon_precision", "polygon_recall",
-    "polygon_f1",
+    "polygon_f1", "polygon_precision_se", "polygon_recall_se",
 )
 # The study's model order, so tables and figures list models the way the paper does.
 _STUDY_MODEL_ORDER = ("mmgan", "nsgan", "lsgan", "wgan", "wgangp", "dragan", "began", "vae")
@@ -57,12 +61,12 @@ _ID_COLUMNS = ["suite", "run_id", "phase", "dataset", "model", "kind", "loss", "
 _POINT_COLUMNS = ["step", "elapsed", "metric", "value", "is_final"]
 _TAIL_COLUMNS = ["steps", "seconds", "train_seconds", "eval_seconds", "flops_per_step", "device",
                  "compute_hours", "extractor", "extractor_identity", "real_split", "n_real", "n_gen",
-                 "diverged_at", "error", "dataset_params", "run_dir", "samples", "samples_2d"]
+                 "diverged_at", "error", "dataset_params", "run_dir", "samples", "samples_2d", "departures"]
 RUN_COLUMNS = _ID_COLUMNS + _TAIL_COLUMNS  # plus hp_<name> columns, inserted before _TAIL_COLUMNS
 
 _CATEGORICAL = {"suite", "run_id", "phase", "dataset", "model", "kind", "loss", "arch", "penalty",
                 "status", "metric", "device", "extractor", "extractor_identity", "real_split",
-                "error", "dataset_params", "run_dir", "samples", "samples_2d"}
+                "error", "dataset_params", "run_dir", "samples", "samples_2d", "departures"}
 _INTEGER = {"setting", "seed", "steps", "n_real", "n_gen", "diverged_at", "step"}
 _FLOAT = {"seconds", "train_seconds", "eval_seconds", "flops_per_step", "compute_hours", "elapsed",
           "value"}
@@ -239,6 +243,7 @@ def _run_fields(rec: Mapping[str, Any]) -> dict[str, Any]:
         "dataset_params": spec.get("dataset_params") or None,
         "run_dir": run_dir, "samples": under_dir(rec.get("samples")),
         "samples_2d": under_dir(rec.get("samples_2d")),
+        "departures": "; ".join(lucic2018.departures(spec)) if spec else None,
     }
 
 
@@ -704,6 +709,66 @@ def _hours_curve(values: np.ndarray, hours: np.ndarray, rng: np.random.Generator
     return {"hours": grid, "mean": mean, "q_low": bands[0], "q_high": bands[-1], "reached": share}
 
 
+#: What a run that failed or diverged before its first score counts as in a budget pool: compare_gan
+#: v1.0 ``eval_gan_lib.py`` scores a checkpoint with NaN samples FID 31337 (``NAN_DETECTED``) and keeps it.
+STUDY_FAILURE_SCORE = {"fid": 31337.0}
+FAILED_STATUSES = ("diverged", "failed")
+
+
+def failure_score(metric: str | None, up: bool, observed: np.ndarray) -> float:
+    """The score a failed run takes in a pool: the study's 31337 for FID; for any other metric the worst
+    score seen in the pool (a failure ties with the worst success; NaN when nothing succeeded)."""
+    if metric in STUDY_FAILURE_SCORE:
+        return STUDY_FAILURE_SCORE[metric]
+    if not len(observed):
+        return math.nan
+    return float(observed.min() if up else observed.max())
+
+
+def _pool(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """(mask of the scored runs, mask of the failed runs, count of runs not drawn) of one pool.
+
+    Failed runs (failed or diverged before a score) become :func:`failure_score` in a pool; runs
+    still going, or finished without the metric, are not drawn.
+    """
+    scored = group["score"].notna().to_numpy()
+    failed = ~scored & group["status"].astype(str).isin(FAILED_STATUSES).to_numpy() \
+        if "status" in group.columns else np.zeros(len(group), dtype=bool)
+    return scored, failed, int(len(group) - scored.sum() - failed.sum())
+
+
+def _pool_values(group: pd.DataFrame, metric: str | None, up: bool) -> np.ndarray:
+    """A pool's values, failures included as :func:`failure_score` (NaN-free; empty if none usable)."""
+    scored, failed, _ = _pool(group)
+    observed = group["score"].to_numpy(dtype=float)[scored]
+    fail_value = failure_score(metric, up, observed)
+    if failed.any() and not math.isfinite(fail_value):
+        return np.empty(0)
+    return np.concatenate([observed, np.full(int(failed.sum()), fail_value)])
+
+
+def main_search_phase(group: pd.DataFrame) -> np.ndarray:
+    """Rows of the largest search phase of one (dataset, model): the study's wide range (100 settings,
+    against the narrow range's 50); ties go to the phase name first in sort order."""
+    search = search_mask(group)
+    if "phase" not in group.columns or not search.any():
+        return search
+    phases = _plain(group["phase"]).astype(str)
+    counts = phases[search].value_counts()
+    largest = sorted(counts.index[counts == counts.max()])[0]
+    return search & (phases == largest).to_numpy()
+
+
+def _search_rows(scores: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
+    """Rows of search phases (:func:`search_mask`, decided per group of ``keys``)."""
+    keep = np.zeros(len(scores), dtype=bool)
+    if len(scores):
+        grouped = scores.groupby(list(keys), observed=True, dropna=False, sort=False)
+        for positions in grouped.indices.values():
+            keep[positions] = search_mask(scores.iloc[positions])
+    return keep
+
+
 def budget_curve(scores: pd.DataFrame, n_boot: int | None = 1000, seed: int = 0,
                  by: Sequence[str] | None = None, budget: str = "settings", *,
                  quantiles: tuple[float, float] = (0.05, 0.95), pool: str = "search",
@@ -711,14 +776,20 @@ def budget_curve(scores: pd.DataFrame, n_boot: int | None = 1000, seed: int = 0,
     """Expected best score reachable with a budget, per group (Lucic et al. 2018, Fig. 4/5).
 
     ``budget="settings"``: for k = 1..n, the min (max for higher-is-better metrics) of k runs
-    drawn with replacement from the group's n scored runs; ``n_boot`` draws give the mean and a
+    drawn with replacement from the group's n runs; ``n_boot`` draws give the mean and a
     ``quantiles`` band, ``n_boot=None`` gives the exact expectation and exact quantiles.
     ``budget="hours"``: each draw trains the runs in a random order; the best score so far is read
     on a common (geometric) grid of cumulative compute hours; ``reached`` is the share of draws with
     at least one finished run at that point (mean/band are over those draws).
-    ``pool="search"`` drops seed-only phases (see :func:`search_mask`); ``"all"`` keeps every run.
+
+    The pool is the study's: ``pool="search"`` draws from **one search phase** (each search phase gets
+    a curve of its own, keyed by ``phase``; seed-only phases are left out, see :func:`search_mask`),
+    because a narrow range chosen from wide results is a different distribution; ``"all"`` pools every
+    run of the group. A run that failed or diverged before it was scored **stays in the pool** as a
+    failure scored :func:`failure_score` (FID 31337, as compare_gan), since dropping failures flatters
+    exactly the unstable models; ``n_failed`` and ``failure_share`` say how many. Runs not finished
+    yet, or finished without the metric, are not drawn; ``n_missing`` counts them.
     ``by`` defaults to (dataset, model), with suite in front when several suites are present.
-    Runs without a score are not drawn; ``n_missing`` counts them.
     """
     if budget not in ("settings", "hours"):
         raise ValueError(f"budget must be 'settings' or 'hours', not {budget!r}")
@@ -730,39 +801,45 @@ def budget_curve(scores: pd.DataFrame, n_boot: int | None = 1000, seed: int = 0,
     up = _scores_direction(scores)
     sign = -1.0 if up else 1.0  # maximise by minimising the negation
     metric = str(scores["metric"].iloc[0]) if "metric" in scores.columns and len(scores) else None
+    if pool == "search":
+        scores = scores[_search_rows(scores, keys)]
+        if "phase" in scores.columns and "phase" not in keys:
+            keys = keys + ["phase"]
     parts = []
     for key, group in _groups(scores, keys):
-        if pool == "search":
-            group = group[search_mask(group)]
-        usable = group["score"].notna()
+        scored, failed, _ = _pool(group)
         if budget == "hours":
-            usable &= group["compute_hours"].notna() & (group["compute_hours"] >= 0)
-        n_missing = int((~usable).sum())
-        group = group[usable]
-        if not len(group):
-            continue
+            timed = (group["compute_hours"].notna() & (group["compute_hours"] >= 0)).to_numpy()
+            scored, failed = scored & timed, failed & timed
+        n_missing = int(len(group) - scored.sum() - failed.sum())
+        values = _pool_values(group[scored | failed], metric, up)  # scored first, then the failures
+        if not len(values):
+            continue  # nothing usable, or only failures of a metric without a failure score
         rng = _group_rng(seed, (budget,) + key)
-        values = sign * group["score"].to_numpy(dtype=float)
         qs = (quantiles[1], quantiles[0]) if up else quantiles  # a low min is a high max
+        signed = sign * values
         if budget == "settings":
-            curve = _settings_curve(values, rng, n_boot, qs, max_k)
+            curve = _settings_curve(signed, rng, n_boot, qs, max_k)
         else:
-            curve = _hours_curve(values, group["compute_hours"].to_numpy(dtype=float), rng,
-                                 n_boot, qs, n_grid)
+            hours = np.concatenate([group["compute_hours"].to_numpy(dtype=float)[scored],
+                                    group["compute_hours"].to_numpy(dtype=float)[failed]])
+            curve = _hours_curve(signed, hours, rng, n_boot, qs, n_grid)
         for name in ("mean", "q_low", "q_high"):
             curve[name] = sign * curve[name]
         part = pd.DataFrame(curve)
         for position, (name, value) in enumerate(zip(keys, key)):
             part.insert(position, name, value)
         part.insert(len(keys), "budget", budget)
-        part["n"] = len(group)
+        part["n"] = len(values)
+        part["n_failed"] = int(failed.sum())
+        part["failure_share"] = float(failed.sum()) / len(values)
         part["n_missing"] = n_missing
         part["metric"] = metric
         parts.append(part)
     if not parts:
         x = "k" if budget == "settings" else "hours"
-        return pd.DataFrame(columns=keys + ["budget", x, "mean", "q_low", "q_high", "n",
-                                            "n_missing", "metric"])
+        return pd.DataFrame(columns=keys + ["budget", x, "mean", "q_low", "q_high", "n", "n_failed",
+                                            "failure_share", "n_missing", "metric"])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -805,7 +882,9 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
     pairs of one dataset. ``p_a_better`` is the common-language effect size (the chance a random
     run of A scores better than one of B, ties count half); ``rank_biserial`` = 2·p_a_better − 1.
     The budget part compares expected best scores at ``k`` settings (default: the smaller search
-    pool) under a bootstrap of each model's search runs: ``diff`` = A − B in metric units,
+    pool) under a bootstrap of each model's runs of its main search phase (:func:`main_search_phase`,
+    named in ``pool_phase``; failed runs in it as the study's failures, see :func:`budget_curve`):
+    ``diff`` = A − B in metric units,
     ``diff_ci_low/high`` its ``level`` interval and ``share_diff_le0`` the share of bootstrap
     differences ≤ 0 (for FID: how often A's expected best is at least as good as B's).
     """
@@ -813,6 +892,7 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
 
     keys = list(_as_keys(by, scores, ("dataset",)))
     up = _scores_direction(scores)
+    metric = str(scores["metric"].iloc[0]) if "metric" in scores.columns and len(scores) else None
     sign = -1.0 if up else 1.0
     tail = (1.0 - level) / 2.0
     rows: list[dict[str, Any]] = []
@@ -820,10 +900,12 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
         per_model = {}
         for model, g in group.groupby("model", observed=True):
             mask = seed_mask(g, up)
+            main = main_search_phase(g)
             per_model[str(model)] = {
                 "seeds": g.loc[mask, "score"].dropna().to_numpy(float),
                 "runs": g["score"].dropna().to_numpy(float),
-                "pool": g.loc[search_mask(g), "score"].dropna().to_numpy(float),
+                "pool": _pool_values(g[main], metric, up),
+                "pool_phase": str(g.loc[main, "phase"].iloc[0]) if main.any() and "phase" in g else None,
             }
         cache: dict[tuple[str, int], np.ndarray] = {}
 
@@ -854,7 +936,9 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
                 row.update({"u": np.nan, "p_value": np.nan, "p_a_better": np.nan,
                             "rank_biserial": np.nan})
             pa, pb = A["pool"], B["pool"]
-            row.update({"pool_a": len(pa), "pool_b": len(pb)})
+            row.update({"pool_a": len(pa), "pool_b": len(pb),
+                        "pool_phase": A["pool_phase"] if A["pool_phase"] == B["pool_phase"]
+                        else f"{A['pool_phase']} / {B['pool_phase']}"})
             if len(pa) and len(pb):
                 kk = int(k) if k is not None else min(len(pa), len(pb))
                 diff = boot(a, kk) - boot(b, kk)
@@ -874,7 +958,7 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
         for row, adjusted in zip(rows[start:], holm):
             row["p_holm"] = float(adjusted)
     columns = keys + ["model_a", "model_b", "sample", "n_a", "n_b", "u", "p_value", "p_holm",
-                      "p_a_better", "rank_biserial", "pool_a", "pool_b", "k", "emin_a", "emin_b",
+                      "p_a_better", "rank_biserial", "pool_a", "pool_b", "pool_phase", "k", "emin_a", "emin_b",
                       "diff", "diff_ci_low", "diff_ci_high", "share_diff_le0"]
     return pd.DataFrame(rows, columns=columns)
 

@@ -1,18 +1,24 @@
-"""One training run, read top to bottom: build → (resume) → loop of D and G steps → evaluate/checkpoint.
+"""One training run, read top to bottom: build → (resume) → loop of named steps → evaluate/checkpoint.
 
-One *step* is one D update (the study's convention); G is updated every ``n_disc`` steps. Everything
-random flows from torch's global generator (seeded from the run's seed) and the data sampler's own
-generator; both are checkpointed with the networks, optimizers, EMA and the loss's state, so a run
-resumed from a checkpoint ends bit-identical to an uninterrupted one on CPU. Evaluation draws from its
-own generator and a frozen copy of G, so evaluating never perturbs training.
+One *step* is one D update (the study's convention). As compare_gan v1.0's ``run_single_train_step``
+ran it, each step draws one latent batch z and one real batch x; D is updated on (x, G(z)); G is
+updated on the same z (fresh latents for WGAN-GP, as v1.0's ``resample_before_generator``) on the
+steps where :func:`generator_turn` says so (D steps 1, 2, 2 + n_disc, 2 + 2·n_disc, …); then a loss that keeps state from the step's outcome (BEGAN's k) scores the batch
+again and updates it. The VAE baseline takes one ELBO step instead.
+
+Everything random flows from torch's global generator (seeded from the run's seed) and the data
+sampler's own generator; both are checkpointed with the networks, optimizers, EMA and the loss's state,
+so a run resumed from a checkpoint ends bit-identical to an uninterrupted one on CPU. Evaluation draws
+from its own generator and a frozen copy of G, so evaluating never perturbs training.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -22,11 +28,15 @@ from ganbench.data.base import BatchSampler, Dataset
 from ganbench.flops import StepFlopCounter
 from ganbench.losses import GanLoss, build_loss
 from ganbench.nets import AutoencoderD, NetConfig, architecture_for
-from ganbench.penalties import PENALTIES
+from ganbench.penalties import PENALTIES, Penalty
 from ganbench.specs import RunSpec
+from ganbench.unroll import unrolled_critic
 
 DIVERGENCE_CHECK_EVERY = 50  # steps between non-finite checks (each check syncs the device once)
-BEGAN_CODE_DIM = 64  # the study's BEGAN autoencoder code size
+BEGAN_CODE_DIM = 64  # the study's BEGAN autoencoder code size (BEGAN.py: d_fc6, 64 units)
+VAE_MIN_STD = 1e-6  # VAE.encoder: σ = 1e-6 + softplus(·)
+VAE_PROB_CLIP = 1e-8  # VAE.build_model: the decoder's output clipped to [1e-8, 1 − 1e-8]
+VAE_LOG_EPS = 1e-8  # VAE.build_model: the KL's log(1e-8 + σ²)
 
 Evaluate = Callable[[nn.Module, Callable[..., Tensor], int], "dict[str, float]"]
 
@@ -65,24 +75,229 @@ def latent_sampler(kind: str, z_dim: int, device: torch.device) -> Callable[...,
 
 
 def build_networks(spec: RunSpec, dataset: Dataset, loss: GanLoss | None) -> tuple[nn.Module, nn.Module]:
-    """(G, D) for a GAN; (decoder, encoder) for the VAE, the encoder being a D trunk with 2·z_dim outputs."""
+    """(G, D) for a GAN; (decoder, encoder) for the VAE, the encoder being a D trunk with 2·z_dim outputs.
+
+    An architecture's own VAE decoder and BEGAN autoencoder are used where it defines them (the study's
+    InfoGAN-style net does); otherwise the generator decodes and :class:`AutoencoderD` is BEGAN's D.
+    """
     hp = spec.hparams
     info = dataset.info
     arch = architecture_for(spec.model.arch, info)
     cfg = NetConfig(z_dim=hp["z_dim"], width=hp["width"], d_norm=hp["d_norm"], g_norm=hp["g_norm"])
     if spec.model.kind == "vae":
-        return arch.generator(info, cfg), arch.discriminator(info, cfg, 2 * cfg.z_dim)
+        decoder = (arch.decoder or arch.generator)(info, cfg)
+        return decoder, arch.discriminator(info, cfg, 2 * cfg.z_dim)
     if loss is not None and loss.d_output == "reconstruction":
-        return arch.generator(info, cfg), AutoencoderD(arch, info, cfg, BEGAN_CODE_DIM)
+        autoencoder = arch.autoencoder(info, cfg, BEGAN_CODE_DIM) if arch.autoencoder else \
+            AutoencoderD(arch, info, cfg, BEGAN_CODE_DIM)
+        return arch.generator(info, cfg), autoencoder
     return arch.generator(info, cfg), arch.discriminator(info, cfg, 1)
 
 
-def discriminator_score(D: nn.Module, x: Tensor, d_output: str) -> Tensor:
+def discriminator_score(D: Callable[[Tensor], Tensor], x: Tensor, d_output: str) -> Tensor:
     """Per-sample scores: D's logit, or an autoencoder D's L1 reconstruction error (BEGAN)."""
     if d_output == "reconstruction":
         return (x - D(x)).abs().flatten(1).mean(1)
     return D(x).reshape(-1)
 
+
+def generator_turn(step: int, n_disc: int) -> bool:
+    """Whether G is updated at (1-based) D step ``step``: steps 1, 2, 2 + n_disc, 2 + 2·n_disc, …
+
+    compare_gan v1.0 updates G when ``(counter − 1) % disc_iters == 0`` for its 0-based counter, and
+    on the very first step (``g_loss is None``). Over a run that is one more G update than
+    ``steps // n_disc``; with n_disc = 1, every step.
+    """
+    return step == 1 or (step - 2) % n_disc == 0
+
+
+# ---- one run's state, built from its seed ---------------------------------------------------------
+
+@dataclass
+class _Run:
+    """Everything a training run holds; the step functions below read it and update it."""
+
+    spec: RunSpec
+    dataset: Dataset
+    device: torch.device
+    G: nn.Module
+    D: nn.Module
+    opt_g: torch.optim.Adam
+    opt_d: torch.optim.Adam
+    G_ema: nn.Module | None
+    loss: GanLoss | None
+    penalty: Penalty
+    lam: float
+    sample_latent: Callable[..., Tensor]
+    sampler: BatchSampler
+
+    @property
+    def hp(self) -> Any:
+        return self.spec.hparams
+
+    @property
+    def batch_size(self) -> int:
+        return self.hp["batch_size"]
+
+    @property
+    def d_output(self) -> str:
+        return self.loss.d_output if self.loss else "logit"
+
+    def real_batch(self) -> Tensor:
+        return self.dataset.split("train").get(self.sampler.next_index()).to(self.device, non_blocking=True)
+
+    def noisy(self, x: Tensor, step: int) -> Tensor:
+        """Instance noise (when asked for), annealed linearly to 0 over the run."""
+        noise0 = self.hp.get("instance_noise", 0.0)
+        if noise0 <= 0:
+            return x
+        return x + torch.randn_like(x) * noise0 * max(0.0, 1.0 - step / self.spec.budget.steps)
+
+    def d_objective(self, net: Callable[[Tensor], Tensor], x: Tensor, fake: Tensor,
+                    step: int) -> tuple[Tensor, Tensor, Tensor]:
+        """D's loss on (x, fake) with its penalty, and the two score vectors."""
+        x_in, fake_in = self.noisy(x, step), self.noisy(fake, step)
+        d_real = discriminator_score(net, x_in, self.d_output)
+        d_fake = discriminator_score(net, fake_in, self.d_output)
+        d_loss, _ = self.loss(d_real, d_fake)
+        if self.lam:
+            d_loss = d_loss + self.lam * self.penalty(
+                lambda v: discriminator_score(net, v, self.d_output), x_in, fake_in)
+        return d_loss, d_real, d_fake
+
+
+def _build(spec: RunSpec, dataset: Dataset, device: torch.device) -> _Run:
+    torch.manual_seed(spec.seed)
+    hp = spec.hparams
+    is_gan = spec.model.kind == "gan"
+    loss = build_loss(spec.model.loss, dict(hp)) if is_gan else None
+    G, D = (net.to(device) for net in build_networks(spec, dataset, loss))
+    betas = (hp["beta1"], hp["beta2"])
+    prior = hp.get("z_prior", "uniform") if is_gan else "normal"  # the study's U[−1, 1]; the VAE's N(0, I)
+    return _Run(
+        spec=spec, dataset=dataset, device=device, G=G, D=D,
+        opt_g=torch.optim.Adam(G.parameters(), lr=hp["lr"], betas=betas),
+        opt_d=torch.optim.Adam(D.parameters(), lr=hp["lr"], betas=betas),
+        G_ema=copy.deepcopy(G) if hp["ema"] > 0 else None, loss=loss,
+        penalty=PENALTIES.get(spec.model.penalty),
+        lam=hp.get("lambda", 0.0) if spec.model.penalty != "none" else 0.0,
+        sample_latent=latent_sampler(prior, hp["z_dim"], device),
+        sampler=BatchSampler(len(dataset.split("train")), hp["batch_size"], seed=spec.seed))
+
+
+# ---- the named steps ------------------------------------------------------------------------------
+
+def discriminator_step(run: _Run, x: Tensor, z: Tensor, step: int) -> tuple[Tensor, Tensor]:
+    """One D update on (x, G(z)); returns (D's loss, its scores on x), detached."""
+    with torch.no_grad():
+        fake = run.G(z)
+    d_loss, d_real, _ = run.d_objective(run.D, x, fake, step)
+    run.opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    run.opt_d.step()
+    run.loss.after_d_step(run.D)
+    return d_loss.detach(), d_real.detach()
+
+
+def _first_order_critic(run: _Run, step: int) -> nn.Module:
+    """``unroll`` look-ahead D updates on a copy of D, G's gradient treating them as constants."""
+    critic = copy.deepcopy(run.D)
+    opt = torch.optim.Adam(critic.parameters(), lr=run.hp["lr"], betas=(run.hp["beta1"], run.hp["beta2"]))
+    # A deep copy: Optimizer.load_state_dict keeps the very tensors it is given (same dtype and device),
+    # so the look-ahead steps would otherwise advance the real D's Adam moments and step counts.
+    opt.load_state_dict(copy.deepcopy(run.opt_d.state_dict()))
+    for _ in range(run.hp["unroll"]):
+        with torch.no_grad():
+            fake = run.G(run.sample_latent(run.batch_size))
+        loss = run.d_objective(critic, run.real_batch(), fake, step)[0]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        run.loss.after_d_step(critic)
+    return critic.requires_grad_(False)
+
+
+def _critic(run: _Run, step: int) -> Callable[[Tensor], Tensor]:
+    """The D that G's update is scored by: D itself, or D after ``unroll`` look-ahead updates.
+
+    ``unroll_mode: through`` is Metz et al.'s unrolled GAN: G's gradient flows through the K
+    differentiable Adam updates (:func:`ganbench.unroll.unrolled_critic`), whose fakes come from G
+    with gradient; ``first_order`` treats the look-ahead D as a constant. Either way the look-ahead D
+    obeys the loss's own rule (WGAN's clipping) and the real D, its buffers and optimizer stay as they were.
+    """
+    if not run.hp.get("unroll", 0):
+        return run.D
+    if run.hp.get("unroll_mode", "through") == "first_order":
+        return _first_order_critic(run, step)
+
+    def objective(net: Callable[[Tensor], Tensor]) -> Tensor:
+        return run.d_objective(net, run.real_batch(), run.G(run.sample_latent(run.batch_size)), step)[0]
+
+    return unrolled_critic(run.D, run.opt_d, run.hp["unroll"], objective, constrain=run.loss.constrain)
+
+
+def generator_step(run: _Run, z: Tensor, d_real: Tensor, step: int) -> Tensor:
+    """One G update on the step's latents z (fresh ones for a loss that resamples, WGAN-GP), scored by
+    :func:`_critic`; returns G's loss, detached."""
+    if run.loss.resamples_latents_for_g:
+        z = run.sample_latent(run.batch_size)
+    critic = _critic(run, step)
+    run.D.requires_grad_(False)
+    try:
+        fake = run.noisy(run.G(z), step)
+        _, g_loss = run.loss(d_real, discriminator_score(critic, fake, run.d_output))
+        run.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        run.opt_g.step()
+    finally:
+        run.D.requires_grad_(True)
+    if run.G_ema is not None:
+        _ema_update(run.G_ema, run.G, run.hp["ema"])
+    return g_loss.detach()
+
+
+def rescore_step(run: _Run, x: Tensor, z: Tensor) -> dict[str, float]:
+    """The loss's end-of-step update on the step's batch scored by the updated networks (BEGAN's k).
+
+    As v1.0 ``BEGAN.after_training_step_hook``: the same x and z, networks in training mode.
+    """
+    with torch.no_grad():
+        d_real = discriminator_score(run.D, x, run.d_output)
+        d_fake = discriminator_score(run.D, run.G(z), run.d_output)
+    return run.loss.after_step(d_real, d_fake)
+
+
+def vae_step(run: _Run, x: Tensor) -> Tensor:
+    """One ELBO step of the VAE baseline (v1.0 ``VAE.py``); returns the loss, detached.
+
+    Encoder: μ and σ = 1e-6 + softplus(·). Images: a Bernoulli decoder whose output is clipped to
+    [1e-8, 1 − 1e-8], the log-likelihood summed over height and width and averaged over batch *and
+    channels* (the study's ``reduce_sum(..., [1, 2])`` on NHWC), so on colour data the reconstruction
+    term is a third of a per-pixel sum. Vectors: a unit-variance Gaussian decoder, summed. KL to N(0, I)
+    with the study's log(1e-8 + σ²).
+    """
+    mu, raw = run.D(x).chunk(2, dim=1)
+    std = VAE_MIN_STD + F.softplus(raw)
+    recon = run.G(mu + std * torch.randn_like(mu))
+    if run.dataset.info.kind == "image":
+        prob = recon.clamp(VAE_PROB_CLIP, 1 - VAE_PROB_CLIP)
+        nll = F.binary_cross_entropy(prob, x, reduction="none").sum((2, 3)).mean(1)
+    else:
+        nll = 0.5 * (recon - x).pow(2).flatten(1).sum(1)
+    var = std.pow(2)
+    kl = 0.5 * (mu.pow(2) + var - torch.log(VAE_LOG_EPS + var) - 1).sum(1)
+    loss = (nll + kl).mean()
+    run.opt_g.zero_grad(set_to_none=True)
+    run.opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    run.opt_g.step()
+    run.opt_d.step()
+    if run.G_ema is not None:
+        _ema_update(run.G_ema, run.G, run.hp["ema"])
+    return loss.detach()
+
+
+# ---- helpers --------------------------------------------------------------------------------------
 
 def _finite(tensors: list[Tensor]) -> int | None:
     """Index of the first non-finite value, or None (one device sync for the whole list)."""
@@ -110,147 +325,96 @@ def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
 
 
 def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """EMA of G's weights *and* of its floating buffers (batch-norm statistics), counters copied.
+
+    Copying the raw G's running statistics into the averaged G would normalise the averaged weights'
+    activations with statistics of other weights; averaging them with the same decay keeps the pair
+    consistent (what most EMA implementations for GANs do when they do not re-estimate).
+    """
     with torch.no_grad():
         for p_ema, p in zip(ema.parameters(), model.parameters()):
             p_ema.lerp_(p, 1 - decay)
         for b_ema, b in zip(ema.buffers(), model.buffers()):
-            b_ema.copy_(b)
+            if b.is_floating_point():
+                b_ema.lerp_(b, 1 - decay)
+            else:
+                b_ema.copy_(b)
 
+
+@contextlib.contextmanager
+def _flops(active: bool) -> Iterator[StepFlopCounter | None]:
+    """A FLOP counter around a block when ``active``, else nothing."""
+    if not active:
+        yield None
+        return
+    with StepFlopCounter() as counter:
+        yield counter
+
+
+def _total(counter: StepFlopCounter | None) -> float:
+    return float(counter.get_total_flops()) if counter is not None else 0.0
+
+
+# ---- the loop -------------------------------------------------------------------------------------
 
 def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu",
           evaluate: Evaluate | None = None, checkpointing: Checkpointing | None = None,
           progress: Callable[[int], None] | None = None) -> Outcome:
     device = torch.device(device)
-    hp = spec.hparams
-    is_gan = spec.model.kind == "gan"
-    steps, eval_steps = spec.budget.steps, set(spec.budget.eval_steps)
-
-    # ---- build everything from the seed
-    torch.manual_seed(spec.seed)
-    loss = build_loss(spec.model.loss, dict(hp)) if is_gan else None
-    d_output = loss.d_output if loss else "logit"
-    penalty = PENALTIES.get(spec.model.penalty)
-    lam = hp.get("lambda", 0.0) if spec.model.penalty != "none" else 0.0
-    G, D = (net.to(device) for net in build_networks(spec, dataset, loss))
-    betas = (hp["beta1"], hp["beta2"])
-    opt_g = torch.optim.Adam(G.parameters(), lr=hp["lr"], betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=hp["lr"], betas=betas)
-    ema_decay = hp["ema"]
-    G_ema = copy.deepcopy(G) if ema_decay > 0 else None
-    sample_latent = latent_sampler(hp.get("z_prior", "normal") if is_gan else "normal", hp["z_dim"], device)
-    train_split = dataset.split("train")
-    batch_size = hp["batch_size"]
-    sampler = BatchSampler(len(train_split), batch_size, seed=spec.seed)
-    n_disc = hp.get("n_disc", 1)
-    noise0, unroll = hp.get("instance_noise", 0.0), hp.get("unroll", 0)
-
-    def real_batch() -> Tensor:
-        return train_split.get(sampler.next_index()).to(device, non_blocking=True)
-
-    def noisy(x: Tensor, step: int) -> Tensor:
-        if noise0 <= 0:
-            return x
-        return x + torch.randn_like(x) * noise0 * max(0.0, 1.0 - step / steps)
-
-    def score(net: nn.Module, x: Tensor) -> Tensor:
-        return discriminator_score(net, x, d_output)
-
-    def d_objective(net: nn.Module, x: Tensor, fake: Tensor, step: int) -> tuple[Tensor, Tensor, Tensor]:
-        x_in, fake_in = noisy(x, step), noisy(fake, step)
-        d_real, d_fake = score(net, x_in), score(net, fake_in)
-        d_loss, _ = loss(d_real, d_fake)
-        if lam:
-            d_loss = d_loss + lam * penalty(lambda v: score(net, v), x_in, fake_in)
-        return d_loss, d_real, d_fake
+    run = _build(spec, dataset, device)
+    is_gan = run.loss is not None
+    steps, eval_steps, n_disc = spec.budget.steps, set(spec.budget.eval_steps), spec.hparams.get("n_disc", 1)
 
     # ---- resume
     start, history = 0, []
-    compute = {"train_seconds": 0.0, "eval_seconds": 0.0, "flops_per_step": None}
+    compute: dict[str, Any] = {"train_seconds": 0.0, "eval_seconds": 0.0, "flops_per_step": None}
     state = checkpointing.load() if checkpointing else None
     if state is not None:
-        G.load_state_dict(state["G"])
-        D.load_state_dict(state["D"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        if G_ema is not None:
-            G_ema.load_state_dict(state["G_ema"])
-        if loss is not None:
-            loss.load_state_dict(state["loss"])
-        sampler.load_state_dict(state["sampler"])
+        run.G.load_state_dict(state["G"])
+        run.D.load_state_dict(state["D"])
+        run.opt_g.load_state_dict(state["opt_g"])
+        run.opt_d.load_state_dict(state["opt_d"])
+        if run.G_ema is not None:
+            run.G_ema.load_state_dict(state["G_ema"])
+        if run.loss is not None:
+            run.loss.load_state_dict(state["loss"])
+        run.sampler.load_state_dict(state["sampler"])
         _set_rng_state(state["rng"], device)
         start, history, compute = int(state["step"]), list(state["history"]), dict(state["compute"])
 
     # ---- the loop
     pending_losses: list[Tensor] = []
-    last_d_real = torch.zeros(batch_size, device=device)
-    log = {"d": math.nan, "g": math.nan}
+    log: dict[str, Any] = {"d": math.nan, "g": math.nan}
     extras: dict[str, float] = {}
-    counter = StepFlopCounter() if compute["flops_per_step"] is None and start == 0 else None
+    count_flops = compute["flops_per_step"] is None and start == 0  # measured on step 1: D, G and the rest
     tic = time.perf_counter()
     for step in range(start + 1, steps + 1):
-        if counter is not None and step == 1:
-            counter.__enter__()
-        x = real_batch()
+        counting = count_flops and step == 1
         if is_gan:
-            # D step
-            with torch.no_grad():
-                fake = G(sample_latent(batch_size))
-            d_loss, d_real, d_fake = d_objective(D, x, fake, step)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            extras.update(loss.after_d_step(D, d_real.detach(), d_fake.detach()))
-            last_d_real = d_real.detach()
-            pending_losses.append(d_loss.detach())
-            log["d"] = d_loss.detach()
-            # G step, every n_disc D steps (through an unrolled copy of D when asked)
-            if step % n_disc == 0:
-                critic = D
-                if unroll:
-                    critic = copy.deepcopy(D)
-                    opt_u = torch.optim.Adam(critic.parameters(), lr=hp["lr"], betas=betas)
-                    opt_u.load_state_dict(opt_d.state_dict())
-                    for _ in range(unroll):
-                        with torch.no_grad():
-                            fake_u = G(sample_latent(batch_size))
-                        u_loss = d_objective(critic, real_batch(), fake_u, step)[0]
-                        opt_u.zero_grad(set_to_none=True)
-                        u_loss.backward()
-                        opt_u.step()
-                critic.requires_grad_(False)
-                _, g_loss = loss(last_d_real, score(critic, noisy(G(sample_latent(batch_size)), step)))
-                opt_g.zero_grad(set_to_none=True)
-                g_loss.backward()
-                opt_g.step()
-                critic.requires_grad_(True)
-                if G_ema is not None:
-                    _ema_update(G_ema, G, ema_decay)
-                pending_losses.append(g_loss.detach())
-                log["g"] = g_loss.detach()
-        else:
-            # VAE step: Bernoulli decoder for images, unit-variance Gaussian for vectors; KL to N(0, I)
-            mu, logvar = D(x).chunk(2, dim=1)
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-            recon = G(z)
-            if dataset.info.kind == "image":
-                rec = F.binary_cross_entropy(recon.clamp(1e-6, 1 - 1e-6), x, reduction="none").flatten(1).sum(1)
+            z, x = run.sample_latent(run.batch_size), run.real_batch()
+            with _flops(counting) as d_count:
+                log["d"], d_real = discriminator_step(run, x, z, step)
+            pending_losses.append(log["d"])
+            g_count = None
+            if generator_turn(step, n_disc):
+                with _flops(counting) as g_count:
+                    log["g"] = generator_step(run, z, d_real, step)
+                pending_losses.append(log["g"])
+            if run.loss.rescores_after_step:
+                with _flops(counting) as r_count:
+                    extras.update(rescore_step(run, x, z))
+                d_flops = _total(d_count) + _total(r_count)
             else:
-                rec = 0.5 * (recon - x).pow(2).flatten(1).sum(1)
-            kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
-            vae_loss = (rec + kl).mean()
-            opt_g.zero_grad(set_to_none=True)
-            opt_d.zero_grad(set_to_none=True)
-            vae_loss.backward()
-            opt_g.step()
-            opt_d.step()
-            if G_ema is not None:
-                _ema_update(G_ema, G, ema_decay)
-            pending_losses.append(vae_loss.detach())
-            log["d"] = log["g"] = vae_loss.detach()
-        if counter is not None and step == min(n_disc, steps):
-            counter.__exit__(None, None, None)
-            compute["flops_per_step"] = counter.get_total_flops() / step
-            counter = None
+                d_flops = _total(d_count)
+            if counting:
+                compute["flops_per_step"] = d_flops + _total(g_count) / n_disc
+        else:
+            x = run.real_batch()
+            with _flops(counting) as v_count:
+                log["d"] = log["g"] = vae_step(run, x)
+            pending_losses.append(log["d"])
+            if counting:
+                compute["flops_per_step"] = _total(v_count)
         if progress:
             progress(step)
 
@@ -258,11 +422,11 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
         if step % DIVERGENCE_CHECK_EVERY == 0 or step in eval_steps:
             bad = _finite(pending_losses)
             pending_losses.clear()
-            if bad is not None or not _params_finite(G, D):
+            if bad is not None or not _params_finite(run.G, run.D):
                 compute["train_seconds"] += time.perf_counter() - tic
                 compute["steps"] = step
                 what = "non-finite loss" if bad is not None else "non-finite parameters"
-                return Outcome("diverged", history, G_ema or G, sample_latent, compute, D,
+                return Outcome("diverged", history, run.G_ema or run.G, run.sample_latent, compute, run.D,
                                diverged_at=step, diverged_what=what, extras=extras)
         if step in eval_steps:
             compute["train_seconds"] += time.perf_counter() - tic
@@ -271,19 +435,19 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
             row["losses"].update({k: float(v) for k, v in extras.items()})
             if evaluate is not None:
                 tic_eval = time.perf_counter()
-                row["metrics"] = evaluate(G_ema or G, sample_latent, step)
+                row["metrics"] = evaluate(run.G_ema or run.G, run.sample_latent, step)
                 compute["eval_seconds"] += time.perf_counter() - tic_eval
             history.append(row)
             compute["steps"] = step
             if checkpointing is not None:
                 checkpointing.save({
-                    "step": step, "G": G.state_dict(), "D": D.state_dict(),
-                    "G_ema": G_ema.state_dict() if G_ema is not None else None,
-                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                    "loss": loss.state_dict() if loss is not None else {},
-                    "sampler": sampler.state_dict(), "rng": _rng_state(device),
+                    "step": step, "G": run.G.state_dict(), "D": run.D.state_dict(),
+                    "G_ema": run.G_ema.state_dict() if run.G_ema is not None else None,
+                    "opt_g": run.opt_g.state_dict(), "opt_d": run.opt_d.state_dict(),
+                    "loss": run.loss.state_dict() if run.loss is not None else {},
+                    "sampler": run.sampler.state_dict(), "rng": _rng_state(device),
                     "history": history, "compute": compute})
                 checkpointing.on_history(history)
             tic = time.perf_counter()
     compute["steps"] = steps
-    return Outcome("done", history, G_ema or G, sample_latent, compute, D, extras=extras)
+    return Outcome("done", history, run.G_ema or run.G, run.sample_latent, compute, run.D, extras=extras)

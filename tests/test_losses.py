@@ -70,30 +70,58 @@ def test_wgan_clipping_actually_clips():
         for p in net.parameters():
             p.mul_(100)
     loss = build_loss("wgan", {"clip": 0.05, "lr": 1.0})
-    loss.after_d_step(net, torch.zeros(2), torch.zeros(2))
+    loss.after_d_step(net)
     values = torch.cat([p.detach().flatten() for p in net.parameters()])
     assert float(values.abs().max()) == pytest.approx(0.05)
     assert int((values.abs() == 0.05).sum()) > len(values) // 2
 
 
-def test_began_terms_and_k_update_with_clamp():
+def test_began_terms_and_unclipped_k_update_as_the_study():
+    """compare_gan v1.0 ``update_k``: k ← k + λ_k(γ·L(x) − L(x̂)), never clipped.
+
+    Fails on the BEGAN paper's clamp to [0, 1] (revision 1 of this loss).
+    """
     loss = build_loss("began", {"gamma": 0.5, "lambda_k": 0.1})
+    assert loss.rescores_after_step and not build_loss("ns", {}).rescores_after_step
     real, fake = torch.tensor([0.4, 0.6]), torch.tensor([0.1, 0.3])  # L(x) = 0.5, L(x̂) = 0.2
     loss.k = 0.3
     d, g = loss(real, fake)
     assert float(d) == pytest.approx(0.5 - 0.3 * 0.2)
     assert float(g) == pytest.approx(0.2)
-    logged = loss.after_d_step(nn.Linear(1, 1), real, fake)
+    logged = loss.after_step(real, fake)
     assert loss.k == pytest.approx(0.3 + 0.1 * (0.5 * 0.5 - 0.2))
     assert logged["convergence"] == pytest.approx(0.5 + abs(0.25 - 0.2))
     loss.k = 0.999
-    loss.after_d_step(nn.Linear(1, 1), torch.tensor([10.0]), torch.tensor([0.0]))
-    assert loss.k == 1.0  # clamped above
-    loss.after_d_step(nn.Linear(1, 1), torch.tensor([0.0]), torch.tensor([100.0]))
-    assert loss.k == 0.0  # clamped below
+    loss.after_step(torch.tensor([10.0]), torch.tensor([0.0]))
+    assert loss.k == pytest.approx(0.999 + 0.1 * 5.0)  # above 1: not clamped
     restored = build_loss("began", {})
     restored.load_state_dict({"k": 0.25})
     assert restored.k == 0.25 and restored.state_dict() == {"k": 0.25}
+
+
+def test_began_k_goes_negative_with_gamma_zero():
+    """With γ = 0 every update subtracts λ_k·L(x̂) > 0: the study's k falls below 0 at once."""
+    loss = build_loss("began", {"gamma": 0.0, "lambda_k": 1e-3})
+    for _ in range(3):
+        loss.after_step(torch.tensor([0.5]), torch.tensor([0.2]))
+    assert loss.k == pytest.approx(-3 * 1e-3 * 0.2)
+
+
+def test_began_clip_k_option_keeps_the_papers_clamp():
+    loss = build_loss("began", {"gamma": 0.0, "lambda_k": 0.1, "clip_k": True})
+    loss.after_step(torch.tensor([0.5]), torch.tensor([0.2]))
+    assert loss.k == 0.0  # clamped below
+    loss.k = 0.999
+    loss.gamma = 1.0
+    loss.after_step(torch.tensor([10.0]), torch.tensor([0.0]))
+    assert loss.k == 1.0  # clamped above
+
+
+def test_only_wgan_constrains_parameters():
+    p = torch.tensor([-1.0, 0.001, 2.0])
+    assert torch.equal(build_loss("wgan", {"clip": 0.01}).constrain(p), torch.tensor([-0.01, 0.001, 0.01]))
+    for name in ("ns", "mm", "wgan_gp", "lsgan", "began", "hinge", "dragan"):
+        assert torch.equal(build_loss(name, {}).constrain(p), p)
 
 
 def test_build_loss_takes_only_its_own_params():
@@ -110,3 +138,21 @@ def test_aliases_resolve():
     assert LOSSES.canonical("minimax") == "mm"
     assert LOSSES.canonical("ns_gan") == "ns"
     assert LOSSES.get("wgangp") is LOSSES.get("wgan_gp")
+
+
+# ---------------------------------------------------------------- added after mutation testing (docs/testing.md)
+
+
+def test_constructor_defaults_are_the_registered_study_defaults():
+    """A loss built directly (``LOSSES.get(name)()``) gets the same parameters as one built from a
+    spec: WGAN clip 0.01; BEGAN γ 0.75, λ_k 1e-3, k unclipped (the study's values, lucic2018.md)."""
+    assert LOSSES.get("wgan")().clip == LOSSES.meta("wgan")["params"]["clip"] == 0.01
+    began = LOSSES.get("began")()
+    assert (began.gamma, began.lambda_k, began.clip_k) == (0.75, 1e-3, False)
+    assert LOSSES.meta("began")["params"] == {"gamma": 0.75, "lambda_k": 1e-3, "clip_k": False}
+
+
+def test_began_logs_k_and_convergence_under_their_names():
+    loss = build_loss("began", {"gamma": 0.5, "lambda_k": 0.1})
+    logged = loss.after_step(torch.tensor([0.4, 0.6]), torch.tensor([0.1, 0.3]))  # L(x) = 0.5, L(x̂) = 0.2
+    assert logged == {"k": pytest.approx(0.1 * (0.25 - 0.2)), "convergence": pytest.approx(0.5 + 0.05)}

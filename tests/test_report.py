@@ -325,3 +325,25 @@ def test_end_to_end_through_the_store(tmp_path):
     assert "broken" in " ".join(page.text)
     table = pd.read_csv(out / "tables" / "summary.csv")
     assert list(table["fid_best"]) == [20.0, 20.0] and list(table["runs"]) == [2, 2]
+
+
+def test_report_says_whether_runs_follow_the_studys_protocol():
+    """A Lucic-suite run with nothing changed is the study; one with 5,000 samples is not, and says why;
+    embedded datasets are never the study."""
+    from pathlib import Path
+
+    from ganbench.report.builder import protocol_note
+    from ganbench.suite import expand, load
+    from ganbench.tables import records_to_frame, run_table
+
+    from report_fixtures import make_record
+
+    spec = expand(load(Path(__file__).resolve().parents[1] / "suites" / "lucic.yaml")).runs[0].to_dict()
+    faithful = {**make_record(run_id="a" * 12), "spec": spec}
+    changed = {**make_record(run_id="b" * 12), "spec": {**spec, "evaluation": {**spec["evaluation"], "n_gen": 5000}}}
+    verdict, items = protocol_note(run_table(records_to_frame([faithful])))
+    assert verdict.startswith("Every run follows the protocol") and items == []
+    verdict, items = protocol_note(run_table(records_to_frame([faithful, changed])))
+    assert verdict.startswith("1 of 2 runs depart") and items == ["generated samples 5000 (study: 10000) — 1 of 2 runs"]
+    verdict, items = protocol_note(run_table(records_to_frame([make_record()])))
+    assert verdict.startswith("No run follows") and "dataset 'ring' is not one of the study's" in items[0]

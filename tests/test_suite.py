@@ -109,15 +109,52 @@ def test_expansion_counts_and_defaults_first():
     assert first.hparams["batch_size"] == 32  # fixed values apply to every setting
 
 
+#: The first run of ``doc()``, written out by hand: every default the resolver must fill in.
+CANONICAL_FIRST_RUN = {
+    "budget": {"eval_every": 10, "steps": 20},
+    "dataset": "ring",
+    "dataset_params": {"modes": 8, "n_test": 10000, "n_train": 100000, "radius": 1.0, "seed": 0, "sigma": 0.01},
+    "evaluation": {"extractor": "raw", "extractor_options": {}, "metric_options": {}, "metrics": ["modes", "knn"],
+                   "n_gen": 100, "n_real": 100, "split": "test"},
+    "hparams": {"batch_size": 32, "beta1": 0.5, "beta2": 0.999, "d_norm": "none", "ema": 0.0, "g_norm": "batch",
+                "instance_noise": 0.0, "lr": 0.0002, "n_disc": 1, "unroll": 0, "unroll_mode": "through",
+                "width": 64, "z_dim": 64, "z_prior": "uniform"},
+    "model": {"arch": "mlp", "kind": "gan", "loss": "ns", "name": "NS GAN", "penalty": "none"},
+    "phase": "main",
+    "revisions": {"trainer": 2},
+    "seed": 0,
+    "setting": 0,
+}
+
+
+def _sha12(content: dict) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
+
+
 def test_expansion_is_deterministic_and_run_ids_are_stable():
+    """run_id = 12 hex digits of SHA-256 over the canonical JSON of the resolved spec minus the suite name.
+
+    The expected spec is written by hand (the MLP's D without norm, uniform z, the author defaults, the
+    trainer's revision), so a silent change to the defaults, the resolution or the hashing rule fails here.
+    """
     a, b = expand(parse(doc())).runs, expand(parse(doc())).runs
     assert [r.run_id for r in a] == [r.run_id for r in b]
     assert len({r.run_id for r in a}) == len(a)
-    # run_id hashes the resolved spec: pinned so a silent change to hashing or defaults is caught.
-    assert a[0].run_id == PINNED_RUN_ID
+    content = a[0].to_dict()
+    assert content.pop("suite") == "t"
+    assert content == CANONICAL_FIRST_RUN
+    assert a[0].run_id == _sha12(CANONICAL_FIRST_RUN)
 
 
-PINNED_RUN_ID = "3e60b55db4d3"
+def test_specs_written_before_revisions_keep_their_run_ids():
+    """A spec.json without ``revisions`` (every run stored before revisions existed) hashes as it always did."""
+    old = {k: v for k, v in CANONICAL_FIRST_RUN.items() if k != "revisions"}
+    spec = RunSpec.from_dict({**old, "suite": "t"})
+    assert dict(spec.revisions) == {} and "revisions" not in spec.to_dict()
+    assert spec.run_id == _sha12(old) != _sha12(CANONICAL_FIRST_RUN)
 
 
 def test_adding_a_model_does_not_change_other_draws():

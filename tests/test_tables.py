@@ -258,14 +258,54 @@ def test_budget_bootstrap_determinism_and_direction():
     assert (np.diff(exact["mean"]) >= 0).all() and (exact["q_low"] <= exact["q_high"]).all()
 
 
-def test_budget_pool_drops_seed_phase_and_counts_missing():
+def test_budget_pool_keeps_failures_as_the_studys_31337_and_drops_seed_phases():
+    """A run that failed (or diverged) before its first score stays in the pool as FID 31337
+    (compare_gan v1.0 NAN_DETECTED); a run still going is left out; the seed phase is not search.
+    Fails when failures are dropped (n = 3, a flattering curve) or the seed phase is pooled in."""
     recs = [scored_record(v, phase="wide", setting=i) for i, v in enumerate([10, 20, 30])]
     recs += [scored_record(1.0, phase="best", setting=0, seed=s) for s in range(5)]
     recs.append(make_record(phase="wide", setting=9, status="failed"))
+    recs.append(make_record(phase="wide", setting=10, status="diverged", diverged_at=50))
+    recs.append(make_record(phase="wide", setting=11, status="running"))
     scores = T.run_scores(T.records_to_frame(recs), "fid")
     curve = T.budget_curve(scores, n_boot=None)
-    assert curve["n"].iloc[0] == 3 and curve["n_missing"].iloc[0] == 1 and curve["k"].max() == 3
-    assert T.budget_curve(scores, n_boot=None, pool="all")["n"].iloc[0] == 8
+    assert set(curve["phase"]) == {"wide"}
+    first = curve.iloc[0]
+    assert (first["n"], first["n_failed"], first["n_missing"]) == (5, 2, 1)
+    assert first["failure_share"] == pytest.approx(0.4)
+    pool = [10.0, 20.0, 30.0, 31337.0, 31337.0]
+    assert first["mean"] == pytest.approx(sum(pool) / 5)  # k = 1: the mean of the pool
+    # k = 2: P(min = v_(i)) = ((n − i + 1)² − (n − i)²) / n², by hand over the sorted pool
+    expected_k2 = sum(v * ((5 - i + 1) ** 2 - (5 - i) ** 2) / 25 for i, v in enumerate(sorted(pool), start=1))
+    assert curve.iloc[1]["mean"] == pytest.approx(expected_k2)
+    assert T.budget_curve(scores, n_boot=None, pool="all")["n"].iloc[0] == 10
+
+
+def test_budget_curve_is_drawn_per_search_phase():
+    """The narrow range (chosen from wide results) is not pooled with the wide one: one curve each."""
+    recs = [scored_record(v, phase="wide", setting=i) for i, v in enumerate([10.0, 30.0])]
+    recs += [scored_record(v, phase="narrow", setting=i) for i, v in enumerate([1.0, 2.0, 3.0])]
+    curve = T.budget_curve(T.run_scores(T.records_to_frame(recs), "fid"), n_boot=None)
+    by_phase = {phase: part for phase, part in curve.groupby("phase")}
+    assert set(by_phase) == {"wide", "narrow"}
+    assert by_phase["wide"]["mean"].iloc[0] == pytest.approx(20.0) and by_phase["wide"]["n"].iloc[0] == 2
+    assert by_phase["narrow"]["mean"].iloc[0] == pytest.approx(2.0) and by_phase["narrow"]["k"].max() == 3
+
+
+def test_a_run_that_diverged_after_scoring_keeps_its_best_checkpoint():
+    """The study takes the min over all checkpoint rows: a later NaN does not erase an earlier score."""
+    diverged = make_record(phase="wide", setting=0, status="diverged", diverged_at=1200,
+                           history=[(500, {"fid": 40.0}), (1000, {"fid": 25.0})])
+    scores = T.run_scores(T.records_to_frame([diverged, scored_record(30.0, setting=1)]), "fid")
+    curve = T.budget_curve(scores, n_boot=None)
+    assert curve.iloc[0]["n_failed"] == 0 and curve.iloc[0]["mean"] == pytest.approx((25.0 + 30.0) / 2)
+
+
+def test_failure_score_is_the_studys_for_fid_and_the_worst_seen_otherwise():
+    assert T.failure_score("fid", False, np.array([3.0])) == 31337.0
+    assert T.failure_score("knn", False, np.array([0.6, 0.9])) == 0.9
+    assert T.failure_score("modes", True, np.array([2.0, 7.0])) == 2.0
+    assert math.isnan(T.failure_score("kid_mean", False, np.array([])))
 
 
 def test_budget_hours_known_answer():
@@ -365,3 +405,77 @@ def test_reference_table_shipped_and_attached(tmp_path):
     bad.write_text("model,dataset,fid\nA,b,1\n")
     with pytest.raises(ValueError, match="fid_mean"):
         T.reference_table(bad)
+
+
+# --------------------------------------------------------------------------------------------
+# budget curves: known answers per group and for unequal run lengths
+
+
+def test_budget_curve_keeps_each_dataset_and_model_to_its_own_runs():
+    """Four (dataset, model) groups with values of their own and different sizes: each curve is the
+    expected minimum of k draws with replacement from its own group, written out by hand for k ≤ 2
+    (and enumerated beyond). Fails when runs are pooled across datasets or across models, when a
+    group's curve is labelled with another's key, or when every curve is cut at the same n."""
+    groups = {("ring", "A"): [5.0, 1.0, 3.0], ("ring", "B"): [10.0, 40.0, 20.0, 30.0],
+              ("grid", "A"): [7.0, 2.0], ("grid", "B"): [100.0, 300.0, 200.0]}
+    recs = [scored_record(v, dataset=d, model=m, setting=i)
+            for (d, m), values in groups.items() for i, v in enumerate(values)]
+    curve = T.budget_curve(T.run_scores(T.records_to_frame(recs), "fid"), n_boot=None)
+    # k = 1: the mean; k = 2: Σ v_(i)·((n − i + 1)² − (n − i)²)/n² over the sorted values
+    by_hand = {("ring", "A"): {1: 3.0, 2: 19 / 9, 3: 45 / 27},  # P(min = 1, 3, 5) = 19/27, 7/27, 1/27
+               ("ring", "B"): {1: 25.0, 2: (7 * 10 + 5 * 20 + 3 * 30 + 1 * 40) / 16},
+               ("grid", "A"): {1: 4.5, 2: (3 * 2 + 1 * 7) / 4},
+               ("grid", "B"): {1: 200.0, 2: (5 * 100 + 3 * 200 + 1 * 300) / 9,
+                               3: (19 * 100 + 7 * 200 + 1 * 300) / 27}}
+    got = {key: part for key, part in curve.groupby(["dataset", "model"], observed=True)}
+    assert set(got) == set(groups)
+    for key, values in groups.items():
+        part = got[key].sort_values("k")
+        assert list(part["k"]) == list(range(1, len(values) + 1)), key
+        assert (part["n"] == len(values)).all(), key
+        means = dict(zip(part["k"], part["mean"]))
+        for k, expected in by_hand[key].items():
+            assert means[k] == pytest.approx(expected, rel=1e-12), (key, k)
+        for k in means:
+            assert means[k] == pytest.approx(brute_expected_min(values, k), rel=1e-12), (key, k)
+
+
+def exact_hours_curve(values, hours, grid):
+    """Over every training order (all n! equally likely): the share of orders with a run finished by
+    each grid time, and the mean and variance over those orders of the best value finished by then."""
+    shares, means, variances = [], [], []
+    orders = list(itertools.permutations(range(len(values))))
+    for t in grid:
+        bests = []
+        for order in orders:
+            done = np.cumsum([hours[i] for i in order]) <= t + 1e-12
+            if done[0]:
+                bests.append(min(values[i] for i, d in zip(order, done) if d))
+        shares.append(len(bests) / len(orders))
+        means.append(np.mean(bests) if bests else np.nan)
+        variances.append(np.var(bests) if bests else np.nan)
+    return np.array(shares), np.array(means), np.array(variances)
+
+
+def test_budget_hours_with_unequal_run_lengths_matches_exact_enumeration():
+    """Runs of 0.5, 1, 2 and 3 h with their own values: at each grid time the share of orders with a run
+    finished and the expected best so far equal the exact average over all 4! training orders, within
+    4 Monte-Carlo standard errors. Here the fastest run is not the best one, so a curve that counts runs
+    instead of hours (every run 1 h), or that shuffles the values without their hours, is far off."""
+    values = np.array([3.0, 1.0, 4.0, 2.0])
+    hours = np.array([0.5, 3.0, 1.0, 2.0])
+    recs = [scored_record(v, setting=i, seconds=h * 3600.0) for i, (v, h) in enumerate(zip(values, hours))]
+    n_boot = 20000
+    curve = T.budget_curve(T.run_scores(T.records_to_frame(recs), "fid"), budget="hours", n_boot=n_boot,
+                           seed=0, n_grid=30)
+    grid = curve["hours"].to_numpy()
+    assert grid[0] == pytest.approx(0.5) and grid[-1] == pytest.approx(6.5)
+    share, mean, variance = exact_hours_curve(values, hours, grid)
+    assert share[0] == pytest.approx(0.25) and share[-1] == 1.0  # only the 0.5 h run is done at 0.5 h
+    assert (np.abs(curve["reached"].to_numpy() - share) <= 4 * np.sqrt(share * (1 - share) / n_boot) + 1e-12).all()
+    tolerance = 4 * np.sqrt(variance / (n_boot * share)) + 1e-9
+    assert (np.abs(curve["mean"].to_numpy() - mean) <= tolerance).all(), \
+        np.c_[grid, curve["mean"].to_numpy(), mean, tolerance]
+    assert curve["mean"].iloc[0] == 3.0 and curve["mean"].iloc[-1] == 1.0
+    _, equal_lengths, _ = exact_hours_curve(values, np.full(4, hours.mean()), grid)
+    assert np.nanmax(np.abs(mean - equal_lengths)) > 0.2  # the test can tell hours from run counts

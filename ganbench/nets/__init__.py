@@ -11,8 +11,8 @@ from torch import nn
 from ganbench.data.base import DatasetInfo
 from ganbench.errors import GanbenchError
 from ganbench.nets import dcgan, infogan, mlp, resnet, sndcgan  # noqa: F401  (importing registers them)
-from ganbench.nets.base import ARCHS, D_NORMS, Architecture, AutoencoderD, NetConfig
-from ganbench.nets.layers import G_NORMS
+from ganbench.nets.base import ARCHS, D_NORMS, Architecture, NetConfig
+from ganbench.nets.layers import G_NORMS, AutoencoderD
 
 __all__ = ["ARCHS", "D_NORMS", "G_NORMS", "Architecture", "AutoencoderD", "NetConfig", "architecture_for", "build_nets"]
 

@@ -3,12 +3,14 @@
 ``generator(info, cfg)`` maps ``(B, cfg.z_dim)`` to ``(B, *info.shape)`` inside ``info.value_range``.
 ``discriminator(info, cfg, out_dim)`` maps ``(B, *info.shape)`` to ``(B, out_dim)``; ``out_dim=1``
 is a GAN critic (a logit), a larger ``out_dim`` makes the same trunk an encoder, which is how the VAE
-baseline and BEGAN's autoencoder discriminator reuse every architecture. Nets know nothing of losses.
+baseline and BEGAN's autoencoder discriminator reuse every architecture. An architecture whose paper
+defines its own VAE decoder or BEGAN autoencoder (the study's InfoGAN-style net) says so in
+``decoder`` / ``autoencoder``. Nets know nothing of losses.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 from torch import nn
 
@@ -23,7 +25,7 @@ class NetConfig:
     z_dim: int = 64
     width: int = 64  # base channel count (convs) or hidden units (MLP)
     d_norm: str = "batch"  # normalisation in D: one of D_NORMS
-    g_norm: str = "batch"  # normalisation in G: "batch" or "none"
+    g_norm: str = "batch"  # normalisation in G: "batch", "layer" or "none"
 
 
 @dataclass(frozen=True)
@@ -33,22 +35,12 @@ class Architecture:
     discriminator: Callable[[DatasetInfo, NetConfig, int], nn.Module]
     data_kinds: tuple[str, ...]  # ("image",) or ("vector",)
     description: str = ""
-
-
-class AutoencoderD(nn.Module):
-    """Encoder (a D trunk with ``code_dim`` outputs) followed by a decoder (a generator).
-
-    BEGAN's discriminator; the loss sees the per-sample L1 reconstruction error.
-    """
-
-    def __init__(self, arch: Architecture, info: DatasetInfo, cfg: NetConfig, code_dim: int = 64):
-        super().__init__()
-        self.encoder = arch.discriminator(info, cfg, code_dim)
-        self.decoder = arch.generator(info, NetConfig(z_dim=code_dim, width=cfg.width, d_norm=cfg.d_norm,
-                                                      g_norm="none" if cfg.d_norm == "none" else "batch"))
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
+    #: the VAE's decoder, when it is not the generator itself: ``decoder(info, cfg)``
+    decoder: Callable[[DatasetInfo, NetConfig], nn.Module] | None = None
+    #: BEGAN's autoencoder D, when the architecture defines one: ``autoencoder(info, cfg, code_dim)``
+    autoencoder: Callable[[DatasetInfo, NetConfig, int], nn.Module] | None = None
+    #: defaults this architecture's papers use where they differ from the hyperparameter registry's
+    hparam_defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 ARCHS: Registry[Architecture] = Registry("architecture")

@@ -8,15 +8,18 @@ pads its output.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganbench.data.base import DatasetInfo
 from ganbench.errors import GanbenchError
-from ganbench.nets.base import D_NORMS, NetConfig
+from ganbench.nets.base import D_NORMS, Architecture, NetConfig
 
-G_NORMS = ("batch", "none")
+G_NORMS = ("batch", "layer", "none")
 MIN_SIDE = 8  # smallest image side the conv architectures accept (every one is tested there)
 REFERENCE_WIDTH = 64  # cfg.width at which every network has its published layer sizes
 
@@ -52,23 +55,67 @@ def image_shape(info: DatasetInfo, arch: str) -> tuple[int, int, int]:
 
 # --- normalisation -------------------------------------------------------------------------------
 
-def d_norm(kind: str, features: int, spatial: bool = True) -> nn.Module:
+class StudyBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """Batch norm as the study ran it (compare_gan v1.0 ``ops.batch_norm``), for maps or vectors.
+
+    ``tf.contrib.layers.batch_norm(decay=0.999, epsilon=0.001, scale=True)``: PyTorch momentum 0.001
+    and eps 1e-3 (PyTorch's defaults are 0.1 and 1e-5), and the moving variance is averaged from the
+    *biased* batch variance (``tf.nn.moments``), where PyTorch's own layer uses the unbiased one (at
+    batch 64 a vector layer's running variance would otherwise come out 64/63 too large). Samples for
+    FID come from G in inference mode, so these running statistics shape the scored images.
+    """
+
+    DECAY, EPS = 0.999, 1e-3
+
+    def __init__(self, features: int):
+        super().__init__(features, eps=self.EPS, momentum=1 - self.DECAY)
+
+    def _check_input_dim(self, x: Tensor) -> None:
+        if x.dim() not in (2, 4):
+            raise ValueError(f"expected a (B, C) or (B, C, H, W) input, got {x.dim()} dimensions")
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input_dim(x)
+        if not self.training:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        with torch.no_grad():
+            dims = [0, *range(2, x.dim())]
+            var, mean = torch.var_mean(x, dim=dims, correction=0)
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(var, self.momentum)
+            self.num_batches_tracked.add_(1)
+        return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+
+
+BatchNormFactory = Callable[[int, bool], nn.Module]
+
+
+def torch_batch_norm(features: int, spatial: bool) -> nn.Module:
+    """PyTorch's batch norm at its defaults (momentum 0.1, eps 1e-5): DCGAN, SNDCGAN, ResNet and MLP nets."""
+    return nn.BatchNorm2d(features) if spatial else nn.BatchNorm1d(features)
+
+
+def study_batch_norm(features: int, spatial: bool) -> nn.Module:
+    """:class:`StudyBatchNorm`: the constants of the study's own networks (InfoGAN-style, BEGAN, VAE)."""
+    return StudyBatchNorm(features)
+
+
+def d_norm(kind: str, features: int, spatial: bool = True, batch: BatchNormFactory = torch_batch_norm) -> nn.Module:
     """D's normalisation layer: batch, layer (GroupNorm(1, C) on maps, LayerNorm on vectors) or none.
 
     "spectral" adds no layer here: it reparametrises the weights (see :func:`add_spectral_norm`).
+    ``batch`` builds the batch-norm layer, so a network states its constants once.
     """
     if kind == "batch":
-        return nn.BatchNorm2d(features) if spatial else nn.BatchNorm1d(features)
+        return batch(features, spatial)
     if kind == "layer":
         return nn.GroupNorm(1, features) if spatial else nn.LayerNorm(features)
     return nn.Identity()
 
 
-def g_norm(kind: str, features: int, spatial: bool = True) -> nn.Module:
-    """G's normalisation layer: batch norm or none."""
-    if kind == "batch":
-        return nn.BatchNorm2d(features) if spatial else nn.BatchNorm1d(features)
-    return nn.Identity()
+def g_norm(kind: str, features: int, spatial: bool = True, batch: BatchNormFactory = torch_batch_norm) -> nn.Module:
+    """G's normalisation layer: batch, layer or none (layer serves decoders that follow a D's ``d_norm``)."""
+    return d_norm(kind if kind in G_NORMS else "none", features, spatial, batch)
 
 
 def uses_bias(norm_kind: str) -> bool:
@@ -77,9 +124,10 @@ def uses_bias(norm_kind: str) -> bool:
 
 
 def add_spectral_norm(net: nn.Module) -> nn.Module:
-    """Spectral-normalise every conv and linear weight of ``net`` (Miyato et al. 2018), in place."""
+    """Spectral-normalise every conv, transposed-conv and linear weight of ``net`` (Miyato et al. 2018),
+    in place (a transposed conv's output dimension is its weight's dim 1, which torch handles)."""
     for module in list(net.modules()):
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             spectral_norm(module)
     return net
 
@@ -95,11 +143,19 @@ def has_spectral_norm(module: nn.Module) -> bool:
 _WEIGHTED = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
 
 
-def init_normal(net: nn.Module, std: float = 0.02) -> nn.Module:
-    """Weights ~ N(0, std), biases 0, norm layers at (1, 0): the init of DCGAN, PacGAN and compare_gan."""
+def init_normal(net: nn.Module, std: float = 0.02, truncated_convs: bool = False) -> nn.Module:
+    """Weights ~ N(0, std), biases 0, norm layers at (1, 0): the init of DCGAN, PacGAN and compare_gan.
+
+    ``truncated_convs``: conv (not transposed-conv) weights from N(0, std) truncated at ±2 std, as
+    compare_gan v1.0's ``ops.conv2d`` (``tf.truncated_normal_initializer``); its ``linear`` and
+    ``deconv2d`` draw plain normals.
+    """
     for module in net.modules():
         if isinstance(module, _WEIGHTED):
-            nn.init.normal_(module.weight, 0.0, std)
+            if truncated_convs and type(module) is nn.Conv2d:
+                nn.init.trunc_normal_(module.weight, 0.0, std, -2 * std, 2 * std)
+            else:
+                nn.init.normal_(module.weight, 0.0, std)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
     return net
@@ -109,18 +165,42 @@ class SequentialNet(nn.Module):
     """Layers in sequence, DCGAN-style normal init, spectral norm on request: every plain G and D here.
 
     Subclasses build their layer list first, then hand it over; the stack lives in ``self.net`` (the
-    checkpoints' parameter names).
+    checkpoints' parameter names). ``truncated_convs`` is the study's conv init (see :func:`init_normal`).
     """
 
-    def __init__(self, layers: list[nn.Module], *, spectral: bool = False):
+    def __init__(self, layers: list[nn.Module], *, spectral: bool = False, truncated_convs: bool = False):
         super().__init__()
         self.net = nn.Sequential(*layers)
-        init_normal(self)
+        init_normal(self, truncated_convs=truncated_convs)
         if spectral:
             add_spectral_norm(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
+
+
+# --- BEGAN's generic autoencoder ---------------------------------------------------------------
+
+class AutoencoderD(nn.Module):
+    """Encoder (a D trunk with ``code_dim`` outputs) followed by a decoder (a generator).
+
+    BEGAN's discriminator for architectures that define none of their own; the loss sees the
+    per-sample L1 reconstruction error. The whole autoencoder is D, so the decoder's normalisation
+    follows ``d_norm`` too: batch or layer norm where the generator has its norms, spectral norm on
+    every decoder weight, or none.
+    """
+
+    def __init__(self, arch: Architecture, info: DatasetInfo, cfg: NetConfig, code_dim: int = 64):
+        super().__init__()
+        self.encoder = arch.discriminator(info, cfg, code_dim)
+        decoder_norm = cfg.d_norm if cfg.d_norm in ("batch", "layer") else "none"
+        self.decoder = arch.generator(info, NetConfig(z_dim=code_dim, width=cfg.width, d_norm=cfg.d_norm,
+                                                      g_norm=decoder_norm))
+        if cfg.d_norm == "spectral":
+            add_spectral_norm(self.decoder)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
 
 
 # --- output range --------------------------------------------------------------------------------

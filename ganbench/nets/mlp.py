@@ -1,8 +1,10 @@
 """Fully connected G and D (Goodfellow et al. 2014), sized as in PacGAN's 2D-mixture experiments.
 
 G: z → 4 × (linear 400, BN, ReLU) → linear to the data size (linear output for vectors, sigmoid for
-images). D: 3 maxout layers of 200 units × 5 pieces → linear out; ``cfg.d_norm`` "batch"/"layer"
-normalise after every maxout layer but the first, "spectral" reparametrises every linear layer.
+images). D: 3 maxout layers of 200 units × 5 pieces → linear out, with no normalisation unless asked
+(PacGAN's and the original GAN's D have none, so this architecture's ``d_norm`` default is "none");
+``cfg.d_norm`` "batch"/"layer" normalise after every maxout layer but the first, "spectral"
+reparametrises every linear layer.
 Hidden sizes scale with ``cfg.width / 64`` (width 64 = the published 400 and 200). Image data is
 flattened, as in the original GAN's MNIST MLP, so any shape works.
 """
@@ -62,5 +64,6 @@ class MLPDiscriminator(SequentialNet):
 MLP = Architecture(
     name=NAME, generator=MLPGenerator, discriminator=MLPDiscriminator, data_kinds=("vector", "image"),
     description="PacGAN's MLP for 2D mixtures: G 4×400 BN-ReLU, D 3 maxout layers 200×5; images flattened",
+    hparam_defaults={"d_norm": "none"},
 )
 ARCHS.add(NAME, MLP, data_kinds=MLP.data_kinds, description=MLP.description, resolutions=None)

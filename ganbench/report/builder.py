@@ -232,6 +232,30 @@ def _has_files(scores: pd.DataFrame, panel: str, column: str) -> bool:
     return any(Path(v).is_file() for v in values)
 
 
+def protocol_note(runs: pd.DataFrame) -> tuple[str, list[str]]:
+    """Whether these runs follow the study's protocol (:func:`ganbench.lucic2018.departures`): a one-line
+    verdict for the page header and the departures found, each with how many runs show it."""
+    if "departures" not in runs.columns or runs.empty:
+        return "", []
+    found = runs["departures"].astype(object).where(runs["departures"].notna(), "").astype(str)
+    counts: dict[str, int] = {}
+    for text in found:
+        for item in filter(None, text.split("; ")):
+            counts[item] = counts.get(item, 0) + 1
+    items = [f"{item} — {n} of {len(runs)} runs" for item, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    faithful = int((found == "").sum())
+    if faithful == len(runs):
+        return (f"Every run follows the protocol of Lucic et al. (2018) as its code ran it "
+                f"(docs/protocol.md): its numbers are comparable with the published ones."), []
+    if faithful == 0:
+        verdict = ("No run follows the protocol of Lucic et al. (2018) (docs/protocol.md): these numbers are "
+                   "not comparable with the published ones.")
+    else:
+        verdict = (f"{len(runs) - faithful} of {len(runs)} runs depart from the protocol of Lucic et al. (2018) "
+                   f"(docs/protocol.md); only the other {faithful} are comparable with the published numbers.")
+    return verdict, items
+
+
 def _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, written, unreadable,
           out: Path, multi: bool) -> str:
     from ganbench import __version__
@@ -258,6 +282,10 @@ def _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, writt
     if counts["incomplete"]:
         meta.append(f'<span class="note">{counts["incomplete"]} of {counts["runs"]} runs are '
                     f"incomplete (still running or pending): numbers may change.</span>")
+    verdict, departures = protocol_note(runs)
+    if verdict:
+        link = ' See <a href="#protocol">the departures</a>.' if departures else ""
+        meta.append(f'<span class="note">{html.escape(verdict)}{link}</span>')
     groups = figs["figures"]
     sections = [
         Section("Summary", "summary", [f'<div class="scroll">{to_html(summary_tbl)}</div>',
@@ -274,6 +302,9 @@ def _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, writt
         Section("Sample quality and coverage", "quality", figures=groups["quality"]),
         Section("Samples", "samples", figures=groups["samples"]),
     ]
+    if departures:
+        items = "".join(f"<li>{html.escape(d)}</li>" for d in departures)
+        sections.append(Section("Departures from the study's protocol", "protocol", [f"<ul>{items}</ul>"]))
     notes = [f"<li>{html.escape(s)}</li>" for s in figs["skipped"]]
     if notes:
         sections.append(Section("Not drawn", "not-drawn", [f"<ul>{''.join(notes)}</ul>"]))

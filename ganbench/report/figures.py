@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -71,27 +71,46 @@ def _plain_log_ticks(ax, axis: str = "x") -> None:
     target.set_major_formatter(fmt)
 
 
+_PHASE_STYLES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dash-dot"}
+
+
+def _curve_label(row: Any, columns: Sequence[str]) -> str:
+    """"NS GAN (ring, wide)": a budget curve's model, with its dataset and phase when known."""
+    where = [str(getattr(row, c)) for c in ("dataset", "phase") if c in columns]
+    return f"{row.model} ({', '.join(where)})" if where else str(row.model)
+
+
 def budget_figure(canvas: Canvas, curves: pd.DataFrame, runs: pd.DataFrame, *,
                   x: str = "k", level: tuple[float, float] = (0.05, 0.95)) -> FigureFile | None:
-    """Expected best score vs budget (settings, or compute hours), one line and band per model.
+    """Expected best score vs budget (settings, or compute hours), one line and band per model and
+    search phase (a line style per phase).
 
-    The study's central figure: how good a model gets for a given tuning budget. Compute-hour
-    curves are drawn where at least half of the random orders have finished one run.
+    The study's central figure: how good a model gets for a given tuning budget. Failed runs are in
+    the pool (as the study's FID 31337), and their share is printed under the figure, since a model
+    that often fails needs a larger budget for the same expected best. Compute-hour curves are drawn
+    where at least half of the random orders have finished one run.
     """
     if curves.empty:
         return None
     hours = x == "hours"
+    phases = list(dict.fromkeys(curves["phase"].astype(str))) if "phase" in curves else [None]
+    dashes = {phase: list(_PHASE_STYLES)[i % len(_PHASE_STYLES)] for i, phase in enumerate(phases)}
     panels = canvas.panels(curves)
     fig, axes = panel_grid(len(panels))
     for ax, panel in zip(axes, panels):
         sub = curves[curves["panel"] == panel]
         for model in canvas.style.present(sub["model"]):
-            line = sub[sub["model"] == model]
-            if hours:
-                line = line[line["reached"] >= 0.5]
-            color = canvas.style.colors[model]
-            ax.plot(line[x], line["mean"], color=color, lw=1.8)
-            ax.fill_between(line[x], line["q_low"], line["q_high"], color=color, alpha=0.18, lw=0)
+            for phase in phases:
+                line = sub[sub["model"] == model]
+                if phase is not None:
+                    line = line[line["phase"].astype(str) == phase]
+                if hours:
+                    line = line[line["reached"] >= 0.5]
+                if line.empty:
+                    continue
+                color = canvas.style.colors[model]
+                ax.plot(line[x], line["mean"], color=color, lw=1.8, ls=dashes[phase])
+                ax.fill_between(line[x], line["q_low"], line["q_high"], color=color, alpha=0.18, lw=0)
         if hours or sub[x].max() >= 20:
             ax.set_xscale("log")
             _plain_log_ticks(ax)
@@ -101,14 +120,21 @@ def budget_figure(canvas: Canvas, curves: pd.DataFrame, runs: pd.DataFrame, *,
         ax.set_xlabel("compute hours" if hours else "budget (hyperparameter settings)")
         ax.set_ylabel(f"expected best {canvas.label}")
     canvas.legend(fig, curves["model"].unique())
-    missing = int(curves.drop_duplicates([c for c in ("suite", "dataset", "model") if c in curves])
-                  ["n_missing"].sum())
-    notes = [incomplete_note(runs), f"{missing} runs without a score left out" if missing else None]
+    group = [c for c in ("suite", "dataset", "model", "phase") if c in curves]
+    per_curve = curves.drop_duplicates(group)
+    missing = int(per_curve["n_missing"].sum())
+    failing = per_curve[per_curve["n_failed"] > 0] if "n_failed" in per_curve else per_curve.iloc[:0]
+    failures = "; ".join(f"{_curve_label(row, failing.columns)} {int(row.n_failed)}/{int(row.n)}"
+                         for row in failing.itertuples())
+    notes = [incomplete_note(runs), f"{missing} runs without a score yet left out" if missing else None,
+             f"runs that failed before a score, in the pool as the worst draw: {failures}" if failures else None]
     band = f"{round(level[0] * 100)}–{round(level[1] * 100)}%"
     what = "cumulative compute hours (runs trained in a random order)" if hours \
         else "number k of hyperparameter settings tried (k runs drawn with replacement)"
+    styles = ", ".join(f"{phase} {_PHASE_STYLES[dashes[phase]]}" for phase in phases if phase is not None)
     caption = (f"Expected best {canvas.label} against {what}: mean over bootstrap draws, band "
-               f"{band} of draws; seed-only phases left out.")
+               f"{band} of draws. Each search phase is its own pool" + (f" ({styles})" if len(phases) > 1 else "")
+               + "; seed-only phases left out; failed runs kept as failures.")
     name = "budget_hours" if hours else "budget_settings"
     title = f"Best {canvas.label} vs " + ("compute hours" if hours else "budget of settings")
     return canvas.save(fig, name, title, caption, notes)

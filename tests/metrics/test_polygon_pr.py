@@ -6,14 +6,16 @@ measures only which polygons the table holds: all held-out ones, half of them, o
 """
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
 
 from ganbench.data.polygons import PolygonDataset, convex_polygons
 from ganbench.errors import GanbenchError
-from ganbench.metrics.base import METRICS, MetricContext
-from ganbench.metrics.polygon_pr import polygon_pr
+from ganbench.metrics.base import METRICS, MetricContext, higher_is_better
+from ganbench.metrics.polygon_pr import binomial_se, polygon_pr
 
 N_RECALL = 30
 FAST = {"n_recall": N_RECALL, "n_precision": 100}  # the latent search runs at its defaults
@@ -56,9 +58,18 @@ def context(dataset: PolygonDataset, generator: nn.Module, samples: torch.Tensor
 
 def test_registered_with_its_metadata():
     meta = METRICS.meta("polygon_pr")
-    assert meta["outputs"] == {"polygon_precision": True, "polygon_recall": True, "polygon_f1": True}
+    assert meta["outputs"] == {"polygon_precision": True, "polygon_recall": True, "polygon_f1": True,
+                               "polygon_precision_se": False, "polygon_recall_se": False}
+    assert higher_is_better("polygon_recall_se") is False and higher_is_better("polygon_recall") is True
+    assert set(meta["ranges"]) == set(meta["outputs"]) and meta["ranges"]["polygon_recall_se"] == (0.0, 0.5)
     assert meta["needs"] == ("samples", "generator") and meta["datasets"] == ("polygons",)
     assert meta["data_kinds"] == ("image",) and meta["defaults"]["threshold"] == 1.5
+    assert meta["defaults"]["n_recall"] == 100  # 1,000 cost 610 s per evaluation on a CPU thread
+
+
+@pytest.fixture(scope="module")
+def ellipses() -> PolygonDataset:
+    return convex_polygons({"n_train": 60, "n_test": 100, "n_holdout": N_RECALL, "variant": "ellipse"})
 
 
 def test_a_generator_that_holds_every_target_scores_one(polygons):
@@ -72,6 +83,33 @@ def test_a_generator_that_holds_every_target_scores_one(polygons):
     assert generator.training and all(q.requires_grad for q in generator.parameters())  # state restored
     again = polygon_pr(context(polygons, generator, polygons.split("test").all()), **FAST)
     assert again == result  # seeded by ctx.seed
+
+
+def test_the_ellipse_variant_measures_against_its_own_manifold(polygons, ellipses):
+    """A table of ellipse polygons: perfect on the ellipse dataset, nearly nothing on the study's
+    (breakage tried: the metric fitting every dataset to the default variant's manifold)."""
+    table = Lookup(torch.cat([ellipses.split("holdout").all(), ellipses.split("train").all()]))
+    samples = ellipses.split("test").all()[:40]
+    own = polygon_pr(context(ellipses, table, samples), **FAST)
+    assert own["polygon_precision"] > 0.95 and own["polygon_recall"] > 0.95
+    study = polygon_pr(context(polygons, table, samples), **{**FAST, "n_recall": 10})
+    assert study["polygon_precision"] < 0.2
+
+
+def test_standard_errors_are_binomial_on_the_shares_actually_used(polygons):
+    """Half real polygons, half uniform noise: precision is exactly 1/2, its SE sqrt(¼ / n) with n the
+    samples used; recall's n is the targets used, capped by the holdout's size (breakages tried: the
+    SE with n − 1, and with the requested n_recall = 500 instead of the 30 targets there are)."""
+    real = polygons.split("test").all()[:20]
+    noise = torch.rand(20, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    half = Lookup(torch.cat([polygons.split("holdout").all()[:N_RECALL // 2], polygons.split("train").all()]))
+    result = polygon_pr(context(polygons, half, torch.cat([real, noise])), **{**FAST, "n_recall": 500})
+    assert result["polygon_precision"] == 0.5
+    assert result["polygon_precision_se"] == pytest.approx(math.sqrt(0.25 / 40), rel=1e-12)
+    recall = result["polygon_recall"]
+    assert 0 < recall < 1 and recall * N_RECALL == pytest.approx(round(recall * N_RECALL))
+    assert result["polygon_recall_se"] == pytest.approx(math.sqrt(recall * (1 - recall) / N_RECALL), rel=1e-12)
+    assert binomial_se(0.0, 10) == binomial_se(1.0, 10) == 0.0 and binomial_se(0.5, 0) == 0.0
 
 
 def test_recall_counts_only_the_reachable_half(polygons):

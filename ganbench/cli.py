@@ -64,7 +64,7 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
                                     help="Parallel runs: a number, or 'auto' (one per GPU, else one per CPU core). "
                                          "Ignored with --executor ray: the cluster's resources decide."),
         device: str = typer.Option("auto", help="cpu, cuda, or auto (cuda when present)."),
-        executor: str = typer.Option("local", help="local, or ray (a Ray cluster; pip install 'ganbench[ray]'; --results must be "
+        executor: str = typer.Option("local", help="local, or ray (a Ray cluster; pip install 'ganbench\\[ray]'; --results must be "
                                      "on a filesystem every node shares)."),
         address: Optional[str] = typer.Option(None, help="Ray address (auto, or ray://host:port); default: start locally."),
         steps: Optional[int] = typer.Option(None, help="Override every dataset's step budget (smoke tests)."),
@@ -196,14 +196,52 @@ def preview(dataset: str = typer.Argument(..., help="A registered dataset (see `
     typer.echo(f"wrote {path}")
 
 
+UNTRAINED_DIR = ".untrained"  # under --results: the suite trained for one step (never reported with the rest)
+
+
+def _untrained(spec, results: Path, workers: str, device: str):
+    """The suite trained for one step, stored under ``results/.untrained``: the aggregate an untrained
+    generator reaches, per (dataset, model, metric). Resumable like any run."""
+    import pandas as pd
+
+    from ganbench.check import aggregate
+    from ganbench.execution import run_suite
+    from ganbench.suite import with_overrides
+    from ganbench.tables import load_results
+
+    one_step = with_overrides(spec, steps=1)
+    run_suite(one_step, _store(results / UNTRAINED_DIR), workers=workers, device=device, data_root=spec.data_root,
+              download=spec.download)
+    suite_dir = results / UNTRAINED_DIR / spec.name
+    df = load_results(suite_dir) if suite_dir.exists() else pd.DataFrame(columns=["metric"])
+    return df, aggregate(df)
+
+
+def _dataset_infos(spec) -> dict:
+    """Dataset name → DatasetInfo of the suite's datasets (a metric's range may depend on it)."""
+    from ganbench.data import load_dataset
+
+    return {d.name: load_dataset(d.name, dict(d.params), data_root=spec.data_root, download=spec.download).info
+            for d in spec.datasets}
+
+
 @app.command()
 def baseline(suite: Path = typer.Argument(..., help="Suite YAML file whose results define the baseline."),
              out: Path = typer.Option(..., help="Baseline JSON to write (commit it next to the suite)."),
              results: Path = RESULTS,
              z: float = typer.Option(2.0, help="Tolerance in standard deviations over runs (seeds)."),
              rel: float = typer.Option(0.10, help="Minimum tolerance as a fraction of the value."),
+             drop_weak: bool = typer.Option(False, "--drop-weak",
+                                            help="Leave out, with a warning, entries that could never fail or that an "
+                                                 "untrained generator passes, instead of refusing to write the baseline."),
+             workers: str = typer.Option("1", "--workers", "-w", help="Parallel runs for the one-step training."),
+             device: str = typer.Option("auto", help="cpu, cuda or auto (for the one-step training)."),
              ) -> None:
-    """Write a regression baseline from a suite's stored results: median, spread and tolerance per metric."""
+    """Write a regression baseline from a suite's stored results: median, spread and tolerance per metric.
+
+    Every entry must be able to fail: its tolerance must stay inside the metric's range, and the suite
+    trained for one step (an untrained generator, stored under RESULTS/.untrained) must regress on it.
+    """
     from ganbench.check import make_baseline
     from ganbench.store import atomic_write_json
     from ganbench.tables import load_results
@@ -212,9 +250,13 @@ def baseline(suite: Path = typer.Argument(..., help="Suite YAML file whose resul
     df = load_results(results / spec.name) if (results / spec.name).exists() else None
     if df is None or df.empty:
         raise GanbenchError(f"{results / spec.name}: no stored runs (run `ganbench run {suite}` first)")
-    doc = make_baseline(df, spec.name, z=z, rel=rel)
+    _, untrained = _untrained(spec, results, workers, device)
+    doc, weak = make_baseline(df, spec.name, z=z, rel=rel, untrained=untrained, infos=_dataset_infos(spec),
+                              drop_weak=drop_weak)
+    for (dataset, model, metric), why in sorted(weak.items()):
+        typer.echo(f"left out {dataset}/{model}/{metric}: {why}", err=True)
     atomic_write_json(out, doc)
-    typer.echo(f"wrote {out}: {len(doc['entries'])} entries")
+    typer.echo(f"wrote {out}: {len(doc['entries'])} entries" + (f" ({len(weak)} left out)" if weak else ""))
 
 
 @app.command()
@@ -225,13 +267,32 @@ def check(suite: Path = typer.Argument(..., help="Suite YAML file to run (or rea
           run_first: bool = typer.Option(True, "--run/--no-run", help="Train missing runs first, or only read results."),
           workers: str = typer.Option("1", "--workers", "-w", help="Parallel runs when training (number or auto)."),
           device: str = typer.Option("auto", help="cpu, cuda or auto."),
+          self_test: bool = typer.Option(False, "--self-test",
+                                         help="Prove the gate's power instead: train the suite for one step (under "
+                                              "RESULTS/.untrained) and pass only if every (dataset, model) regresses."),
           ) -> None:
-    """Catch a change that makes your GANs worse: exit 0 when every metric holds, 1 on a regression, 2 on bad input."""
-    from ganbench.check import compare, failed, format_table, read_baseline
+    """Catch a change that makes your GANs worse: exit 0 when every metric holds, 1 on a regression, 2 on bad input.
+
+    With --self-test the roles flip: an untrained generator must fail the check on every (dataset, model)
+    of the baseline, else the gate could not catch a broken GAN there (exit 1).
+    """
+    from ganbench.check import compare, failed, format_table, read_baseline_doc
+    from ganbench.check import self_test as gate_power
     from ganbench.tables import load_results
 
-    entries = read_baseline(baseline_file)
+    entries, left_out = read_baseline_doc(baseline_file)
     spec = _suite(suite)
+    if self_test:
+        df, _ = _untrained(spec, results, workers, device)
+        typer.echo(format_table(compare(df, entries, scale=tolerance, left_out=left_out)))
+        power = gate_power(df, entries, scale=tolerance)
+        blind_pairs = [pair for pair, caught in power.items() if not caught]
+        if blind_pairs:
+            typer.echo("self-test FAILED: an untrained generator passes on " +
+                       ", ".join(f"{d}/{m}" for d, m in blind_pairs), err=True)
+            raise typer.Exit(1)
+        typer.echo(f"self-test passed: an untrained generator fails on all {len(power)} (dataset, model) pairs")
+        return
     if run_first:
         from ganbench.execution import run_suite
 
@@ -241,7 +302,7 @@ def check(suite: Path = typer.Argument(..., help="Suite YAML file to run (or rea
     import pandas as pd
 
     df = load_results(suite_dir) if suite_dir.exists() else pd.DataFrame(columns=["metric"])
-    table = compare(df, entries, scale=tolerance)
+    table = compare(df, entries, scale=tolerance, left_out=left_out)
     typer.echo(format_table(table))
     if failed(table):
         typer.echo("check FAILED: a metric regressed beyond its tolerance, or a (dataset, model) is missing", err=True)

@@ -3,11 +3,15 @@ load_results, and a diverged run recorded while the grid goes on."""
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -28,8 +32,8 @@ SUITE = {
 }
 
 
-def ganbench_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+def ganbench_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
     return subprocess.run([sys.executable, "-m", "ganbench.cli", *args], cwd=cwd, capture_output=True, text=True,
                           env=env, timeout=600)
 
@@ -110,13 +114,73 @@ def test_load_results_is_tidy(ran):
     assert {"run_id", "dataset", "model", "seed", "step", "metric", "value", "hp_lr", "flops_per_step"} <= set(df.columns)
 
 
+#: Which way each metric of the tiny suite improves (the metrics' registry declares the same).
+LOWER_IS_BETTER = {"fid", "knn", "knn_real", "knn_gen", "reverse_kl"}
+HIGHER_IS_BETTER = {"modes", "modes_1pct", "hq_share"}
+
+
+def stored_runs(suite_dir: Path) -> list[dict]:
+    """Each stored run as (model, dataset, status, run_id, best value of every metric over its history),
+    read straight from its spec.json, result.json and history.jsonl."""
+    runs = []
+    for run_dir in sorted(p for p in suite_dir.iterdir() if (p / "spec.json").exists()):
+        spec = json.loads((run_dir / "spec.json").read_text())
+        history = run_dir / "history.jsonl"
+        rows = [json.loads(line) for line in history.read_text().splitlines()] if history.exists() else []
+        values: dict[str, list[float]] = {}
+        for row in rows:
+            for key, value in row.get("metrics", {}).items():
+                if isinstance(value, (int, float)) and math.isfinite(value):
+                    values.setdefault(key, []).append(float(value))
+        best = {key: (max(v) if key in HIGHER_IS_BETTER else min(v)) for key, v in values.items()}
+        runs.append({"model": spec["model"]["name"], "dataset": spec["dataset"], "run_id": run_dir.name,
+                     "status": json.loads((run_dir / "result.json").read_text())["status"], "best": best})
+    return runs
+
+
 def test_report_builds_tables_figures_and_html(ran):
+    """summary.csv holds, per (dataset, model), the numbers recomputed here from each run's history.jsonl:
+    run counts by status; per metric the best run's value and id, the median over settings (one setting
+    of two seeds here: the median of the two runs' bests), and the seeds' mean, ddof-1 std and a CI around
+    the mean. Fails on a summary that scores runs by their last point instead of their best, takes a
+    metric the wrong way round, drops or mislabels the diverged runs, or reads another model's runs."""
     work, _ = ran
     proc = ganbench_cli("report", "results/tiny", cwd=work)
     assert proc.returncode == 0, proc.stderr
     out = work / "reports" / "tiny"
     assert (out / "index.html").exists() and (out / "tables" / "summary.csv").exists()
     assert list((out / "figures").glob("*.png"))
+
+    summary = pd.read_csv(out / "tables" / "summary.csv")
+    runs = stored_runs(work / "results" / "tiny")
+    metrics = set().union(*(r["best"] for r in runs))
+    assert metrics == LOWER_IS_BETTER | HIGHER_IS_BETTER  # every stored metric of the suite, no other
+    assert sorted(zip(summary["dataset"], summary["model"])) == [("ring", "NS GAN"), ("ring", "WGAN")]
+    for row in summary.itertuples(index=False):
+        group = [r for r in runs if (r["dataset"], r["model"]) == (row.dataset, row.model)]
+        assert (row.runs, row.settings) == (len(group), 1)
+        for status in ("done", "diverged", "failed"):
+            assert getattr(row, status) == sum(r["status"] == status for r in group), status
+        for metric in metrics:
+            col = lambda name: getattr(row, f"{metric}_{name}")
+            scored = [r for r in group if metric in r["best"]]
+            assert col("scored") == len(scored), metric
+            if not scored:  # the diverged WGAN runs never reached an evaluation point
+                assert all(math.isnan(col(name)) for name in ("best", "median", "mean", "std")), metric
+                continue
+            pick = max if metric in HIGHER_IS_BETTER else min
+            best = pick(scored, key=lambda r: r["best"][metric])
+            values = np.array([r["best"][metric] for r in scored])
+            assert col("best") == pytest.approx(best["best"][metric], rel=1e-12, abs=1e-15), metric
+            assert col("best_run") == best["run_id"] or values.min() == values.max(), metric
+            assert col("median") == pytest.approx(np.median(values), rel=1e-12, abs=1e-15), metric
+            assert col("seeds") == len(values) == 2, metric
+            assert col("mean") == pytest.approx(values.mean(), rel=1e-12, abs=1e-15), metric
+            assert col("std") == pytest.approx(values.std(ddof=1), rel=1e-9, abs=1e-15), metric
+            assert values.min() - 1e-12 <= col("ci_low") <= col("mean") <= col("ci_high") <= values.max() + 1e-12
+    ns = summary.set_index("model").loc["NS GAN"]
+    assert (ns["runs"], ns["done"], ns["diverged"]) == (2, 2, 0)
+    assert summary.set_index("model").loc["WGAN", "diverged"] == 2
 
 
 @pytest.mark.parametrize("section", ["losses", "architectures", "datasets", "extractors", "metrics", "penalties"])
@@ -133,10 +197,71 @@ def test_ls_unknown_section_suggests(tmp_path):
     assert proc.returncode == 2 and "did you mean 'losses'" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("command", ["", "run", "plan", "status", "report", "ls", "preview", "check", "baseline"])
+#: Options each command has had since its first release (flags with their --no- form): renaming or
+#: dropping one breaks users' scripts. Options added later are checked too, from what the app declares.
+OPTIONS = {
+    "run": ["--results", "--workers", "-w", "--device", "--executor", "--address", "--steps", "--data-root",
+            "--download", "--no-download", "--inception-weights", "--cache-dir", "--retry-failed",
+            "--no-retry-failed", "--report", "--no-report", "--runs-per-gpu"],
+    "plan": ["--json", "--results"],
+    "status": ["--results"],
+    "report": ["--out", "--metric", "--dataset", "--model", "--reference"],
+    "ls": [],
+    "preview": ["--out", "--param", "--data-root", "--download", "--no-download", "--n"],
+    "check": ["--baseline", "--results", "--tolerance", "--run", "--no-run", "--workers", "-w", "--device"],
+    "baseline": ["--out", "--results", "--z", "--rel"],
+}
+
+
+def declared_options(command: str) -> set[str]:
+    """Every option name the typer app declares for ``command``, --no- forms included."""
+    import typer
+
+    from ganbench.cli import app
+
+    params = typer.main.get_command(app).commands[command].params
+    return {name for p in params if p.param_type_name == "option" for name in (*p.opts, *p.secondary_opts)}
+
+
+def in_help(text: str, word: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
+
+
+@pytest.mark.parametrize("command", sorted(OPTIONS))
 def test_help_explains_each_command(tmp_path, command):
-    proc = ganbench_cli(*([command] if command else []), "--help", cwd=tmp_path)
-    assert proc.returncode == 0 and "Usage" in proc.stdout and len(proc.stdout) > 200
+    """``ganbench COMMAND --help`` shows the command's own summary (its docstring's first paragraph) and
+    every option the command declares, which include the ones listed above. Fails when an option is
+    renamed, dropped or hidden from the help, or when the command's summary is not in it."""
+    import typer
+
+    from ganbench.cli import app
+
+    declared = declared_options(command)
+    assert set(OPTIONS[command]) <= declared, set(OPTIONS[command]) - declared
+    proc = ganbench_cli(command, "--help", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert proc.returncode == 0 and "Usage" in proc.stdout, proc.stderr
+    missing = sorted(opt for opt in declared | {"--help"} if not in_help(proc.stdout, opt))
+    assert not missing, f"{command} --help does not show {missing}"
+    callback = typer.main.get_command(app).commands[command].callback
+    summary = " ".join(callback.__doc__.split("\n\n")[0].split())
+    assert summary in " ".join(proc.stdout.split()), summary
+
+
+def test_top_level_help_lists_every_command(tmp_path):
+    """``ganbench --help`` has a line for every command the app declares (those above among them): its
+    name, then the start of its summary. Fails when a command is hidden, dropped or renamed."""
+    import typer
+
+    from ganbench.cli import app
+
+    commands = typer.main.get_command(app).commands
+    assert set(OPTIONS) <= set(commands)
+    proc = ganbench_cli("--help", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert proc.returncode == 0 and "Usage" in proc.stdout
+    text = " ".join(proc.stdout.replace("│", " ").split())
+    for name, command in commands.items():
+        start = " ".join(command.callback.__doc__.split()[:4])
+        assert f" {name} {start}" in text, name
 
 
 def test_missing_suite_file_is_exit_2(tmp_path):

@@ -3,17 +3,22 @@
 Registration metadata:
   ``outputs``: {key: higher_is_better} for every number it returns (keys are global and unique,
                e.g. "fid", "is_mean", "precision");
+  ``ranges``:  {key: (low, high)}, the values the number can take, each bound a float (±inf when
+               unbounded) or a function of the dataset's :class:`DatasetInfo` (e.g. the number of modes);
+               keys left out are unbounded. A regression gate needs them: a tolerance reaching past
+               the bad end of the range can never fail;
   ``needs``:   subset of {"pool", "logits", "samples", "generator", "real"} (what the context must hold);
   ``defaults``: default parameters; ``data_kinds``: ("image", "vector").
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import torch
 
-from ganbench.data.base import Dataset
+from ganbench.data.base import Dataset, DatasetInfo
 from ganbench.features.base import Features
 from ganbench.registry import Registry
 
@@ -34,6 +39,24 @@ class MetricContext:
 
 MetricFn = Callable[..., Mapping[str, float]]
 METRICS: Registry[MetricFn] = Registry("metric")
+
+
+Bound = "float | Callable[[DatasetInfo], float]"
+
+
+def output_range(key: str, info: DatasetInfo | None = None) -> tuple[float, float]:
+    """(low, high) of output ``key``; a bound that depends on the dataset is infinite without ``info``."""
+    for entry in METRICS:
+        ranges = entry.metadata.get("ranges", {})
+        if key in ranges:
+            return tuple(_bound(b, info, sign) for b, sign in zip(ranges[key], (-1.0, 1.0)))  # type: ignore[return-value]
+    return (-math.inf, math.inf)
+
+
+def _bound(bound: Any, info: DatasetInfo | None, sign: float) -> float:
+    if callable(bound):
+        return float(bound(info)) if info is not None else sign * math.inf
+    return float(bound)
 
 
 def higher_is_better(key: str) -> bool | None:

@@ -20,6 +20,8 @@ workers, other jobs) turns a 0.4 s solve at 2048-d into several seconds; single-
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -107,6 +109,7 @@ def fid(feat_a: Any, feat_b: Any) -> float:
 @METRICS.register(
     "fid",
     outputs={"fid": False},
+    ranges={"fid": (0.0, math.inf)},
     needs=("pool", "real"),
     defaults={},
     data_kinds=("image", "vector"),

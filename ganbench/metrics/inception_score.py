@@ -8,6 +8,8 @@ confident rows do not lose precision; 0 · log 0 counts as 0 when probabilities 
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -52,6 +54,7 @@ def inception_score(logits: Any, splits: int = 10, *, probs: bool = False, shuff
 @METRICS.register(
     "is",
     outputs={"is_mean": True, "is_std": False},
+    ranges={"is_mean": (1.0, math.inf), "is_std": (0.0, math.inf)},  # at most the number of classes
     needs=("logits",),
     defaults={"splits": 10},
     data_kinds=("image",),

@@ -12,6 +12,8 @@ a float64 computation (tested), far inside its spread over subsets.
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -62,6 +64,7 @@ def kid(feat_a: Any, feat_b: Any, subsets: int = 100, subset_size: int = 1000, d
 @METRICS.register(
     "kid",
     outputs={"kid_mean": False, "kid_std": False},
+    ranges={"kid_mean": (-math.inf, math.inf), "kid_std": (0.0, math.inf)},  # unbiased MMD² can dip below 0
     needs=("pool", "real"),
     defaults={"subsets": 100, "subset_size": 1000, "degree": 3, "gamma": None, "coef0": 1.0},
     data_kinds=("image", "vector"),

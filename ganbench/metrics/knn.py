@@ -18,6 +18,8 @@ around every real point, closer to it than other real points are.
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,7 @@ def knn_score(real: Any, gen: Any, *, budget: int = DEFAULT_BUDGET) -> dict[str,
 @METRICS.register(
     "knn",
     outputs={"knn": False, "knn_real": False, "knn_gen": False},
+    ranges={"knn": (0.0, 1.0), "knn_real": (0.0, 1.0), "knn_gen": (0.0, 1.0)},
     needs=("pool", "real"),
     defaults={},
     data_kinds=("image", "vector"),

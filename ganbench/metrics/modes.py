@@ -12,6 +12,8 @@ returned as well.
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -48,6 +50,9 @@ def mode_metrics(samples: Any, centres: Any, sigma: float) -> dict[str, Any]:
 @METRICS.register(
     "modes",
     outputs={"modes": True, "hq_share": True, "reverse_kl": False, "modes_1pct": True},
+    ranges={"modes": (0.0, lambda info: len(info.extras["centres"])), "hq_share": (0.0, 1.0),
+            "reverse_kl": (0.0, lambda info: math.log(len(info.extras["centres"]))),
+            "modes_1pct": (0.0, lambda info: len(info.extras["centres"]))},
     needs=("samples",),
     defaults={},
     data_kinds=("vector",),

@@ -8,6 +8,8 @@ the arguments swaps the two numbers. All distance work is in :mod:`ganbench.metr
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ def f1(precision: float, recall: float) -> float:
 @METRICS.register(
     "prc",
     outputs={"precision": True, "recall": True, "f1": True},
+    ranges={"precision": (0.0, 1.0), "recall": (0.0, 1.0), "f1": (0.0, 1.0)},
     needs=("pool", "real"),
     defaults={"k": 3},
     data_kinds=("image", "vector"),

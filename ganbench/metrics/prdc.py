@@ -8,6 +8,8 @@ itself gives exactly density 1 and coverage 1.
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,7 @@ def density_coverage(gen: Any, real: Any, k: int = 5, *, real_sq_radii: np.ndarr
 @METRICS.register(
     "prdc",
     outputs={"density": True, "coverage": True},
+    ranges={"density": (0.0, math.inf), "coverage": (0.0, 1.0)},
     needs=("pool", "real"),
     defaults={"k": 5},
     data_kinds=("image", "vector"),

@@ -4,13 +4,18 @@ from __future__ import annotations
 import math
 
 import pytest
+import scipy.stats
 import torch
 
 from ganbench.data import DATASETS
-from ganbench.data.mixtures import grid, grid_centres, ring, ring_centres
+from ganbench.data.mixtures import grid, grid_centres, ring, ring_centres, sample_mixture
 from ganbench.errors import GanbenchError
 
 SMALL = {"n_train": 4000, "n_test": 500}
+# Level of the per-mode chi-square goodness-of-fit test. The data are seeded, so each test is
+# deterministic; at this level a correct sampler would fail for about 1 seed in 1000. An empty or doubled
+# mode gives p < 1e-20; on the ring (8 modes, 4000 points) one mode 25 % above its share gives p ≈ 1e-5.
+ALPHA = 1e-3
 
 
 def nearest(points: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -18,8 +23,16 @@ def nearest(points: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, 
     return dist.min(1)
 
 
+def uniform_fit_pvalue(points: torch.Tensor, centres: torch.Tensor) -> float:
+    """Pearson chi-square p-value of the nearest-declared-centre counts against equal shares."""
+    counts = torch.bincount(nearest(points, centres)[1], minlength=len(centres)).numpy()
+    return float(scipy.stats.chisquare(counts).pvalue)  # expected: len(points) / len(centres) each
+
+
 @pytest.mark.parametrize("factory,n_modes,sigma", [(ring, 8, 0.01), (grid, 25, 0.05)])
 def test_points_sit_at_modes_and_fill_them_evenly(factory, n_modes, sigma):
+    """Breakages tried, each fails here: the sampler drawing modes from ``randint(M − 1)`` (last mode
+    dropped); a fifth of mode 1's draws moved to mode 0 (both inside the old ±30 % band)."""
     ds = factory(SMALL)
     centres = torch.tensor(ds.info.extras["centres"])
     assert centres.shape == (n_modes, 2) and ds.info.extras["sigma"] == sigma
@@ -31,11 +44,41 @@ def test_points_sit_at_modes_and_fill_them_evenly(factory, n_modes, sigma):
     within_3 = (dist < 3 * sigma).float().mean().item()
     assert abs(within_3 - (1 - math.exp(-4.5))) < 0.01  # Rayleigh: 98.9 % within 3σ
     assert torch.equal(mode, train.labels)  # labels are the generating mode
-    counts = torch.bincount(mode, minlength=n_modes).float()
-    expected = len(points) / n_modes
-    assert counts.min() > 0.7 * expected and counts.max() < 1.3 * expected
+    assert uniform_fit_pvalue(points, centres) > ALPHA  # every mode drawn with probability 1/M
     low, high = ds.info.value_range
     assert low <= points.min() and points.max() <= high
+
+
+@pytest.mark.parametrize("factory", [ring, grid])
+def test_goodness_of_fit_catches_a_dropped_or_a_duplicated_mode(factory):
+    """The real sampler fed a broken centre list, judged against the *declared* centres: one mode
+    missing (its share drawn from the others), or one mode replaced by a copy of its neighbour (that
+    neighbour drawn twice as often). The chi-square test rejects both and passes the intact list on the
+    same draw size."""
+    ds = factory(SMALL)
+    centres = torch.tensor(ds.info.extras["centres"], dtype=torch.float64)
+    sigma = ds.info.extras["sigma"]
+
+    def draw(sampler_centres: torch.Tensor) -> torch.Tensor:
+        return sample_mixture(sampler_centres, sigma, 4000, torch.Generator().manual_seed(3))[0]
+
+    assert uniform_fit_pvalue(draw(centres), centres) > ALPHA
+    assert uniform_fit_pvalue(draw(centres[:-1]), centres) < 1e-12  # dropped
+    assert uniform_fit_pvalue(draw(torch.cat([centres[:-1], centres[-2:-1]])), centres) < 1e-12  # duplicated
+
+
+def test_goodness_of_fit_catches_a_mode_drawn_a_quarter_too_often():
+    """Ring, 4000 points: mode 0 drawn with weight 1.3 against 1 for the others (≈ 25 % above its
+    share). The ±30 % band this test replaced let that through; the chi-square test at ALPHA does not."""
+    centres = ring_centres(8, 1.0)
+    weights = torch.ones(8, dtype=torch.float64)
+    weights[0] = 1.3
+    picks = torch.multinomial(weights, 4000, replacement=True, generator=torch.Generator().manual_seed(4))
+    noise = torch.randn(4000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    points = (centres[picks] + 0.01 * noise).float()
+    counts = torch.bincount(nearest(points, centres)[1], minlength=8).float()
+    assert counts.max() < 1.3 * 500 and counts.min() > 0.7 * 500  # inside the old band
+    assert uniform_fit_pvalue(points, centres) < ALPHA
 
 
 def test_declared_centres_match_the_study():

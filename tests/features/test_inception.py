@@ -1,8 +1,9 @@
 """The ``inception`` extractor's plumbing, offline: weights from option, env var and hub cache.
 
 The weights are torch-fidelity's InceptionV3 architecture with random initialisation, saved as a
-state dict here, so the real loading path runs without the 95 MB download. Numbers are meaningless;
-shapes, dtypes, grayscale handling, identity and the error messages are what is checked.
+state dict here, so the real loading path runs without the 95 MB download. The numbers mean nothing
+as features, but they must equal torch-fidelity's own extractor built from the same file; shapes,
+dtypes, grayscale handling, identity and the error messages are checked too.
 """
 from __future__ import annotations
 
@@ -64,8 +65,45 @@ def test_weights_from_option_give_pool_and_unbiased_logits(weights_file: Path, t
     assert not np.allclose(features.pool[0], features.pool[1], rtol=1e-3, atol=0)  # two images, two rows
 
 
+def fidelity_reference(weights_file: Path, images_uint8: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """torch-fidelity's own InceptionV3 built from the same file, on uint8 RGB: (pool, unbiased logits)."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    module = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                         feature_extractor_weights_path=str(weights_file)).eval()
+    with torch.no_grad():
+        pool, logits = module(images_uint8)
+    return pool.double().numpy(), logits.double().numpy()
+
+
+def assert_same_features(got: np.ndarray, want: np.ndarray) -> None:
+    scale = np.abs(want).max()
+    assert scale > 0 and np.abs(want[0] - want[-1]).max() > 1e-3 * scale  # distinct rows, not all zero
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6 * scale)
+
+
+def test_pool_and_logits_equal_torch_fidelitys_extractor_on_the_same_weights(weights_file: Path,
+                                                                              tmp_path: Path) -> None:
+    """ganbench's wrapper against torch-fidelity's ``FeatureExtractorInceptionV3`` loaded from the same
+    state dict and fed the stored uint8 images directly, in one batch (the wrapper runs batches of 3).
+
+    Breakages tried, each fails here: the logits taken from torch-fidelity's biased ``logits`` layer;
+    the images handed over in [0, 1] (no ×255). (Truncating instead of rounding cannot show here:
+    float32 ``u / 255 · 255`` is exactly u for every u; the grayscale test below catches it.)
+    """
+    dataset = rgb_dataset()
+    extractor = build_extractor("inception", context(dataset, tmp_path, weights=str(weights_file), batch_size=3))
+    features = extractor(dataset.split("train").all())
+    stored = dataset.split("train").data  # the uint8 images themselves, no conversion
+    want_pool, want_logits = fidelity_reference(weights_file, stored)
+    assert_same_features(features.pool, want_pool)
+    assert_same_features(features.logits, want_logits)
+
+
 def test_env_var_and_grayscale(weights_file: Path, tmp_path: Path, digits: Dataset,
                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Digits (0..16, so v / 16 · 255 is rarely an integer) against torch-fidelity on the same images
+    converted by hand. Breakage tried: the float → uint8 conversion truncating instead of rounding."""
     monkeypatch.setenv("GANBENCH_INCEPTION_WEIGHTS", str(weights_file))
     extractor = build_extractor("inception", context(digits, tmp_path))
     gray = digits.split("test").get(slice(0, 2))
@@ -74,6 +112,12 @@ def test_env_var_and_grayscale(weights_file: Path, tmp_path: Path, digits: Datas
     assert features.pool.shape == (2, 2048) and features.logits.shape == (2, 1008)
     tiled = extractor(gray[:1].expand(-1, 3, -1, -1))  # grayscale is the same image with 3 equal channels
     np.testing.assert_allclose(features.pool[:1], tiled.pool, rtol=1e-4, atol=0)  # random init: tiny values
+    # against torch-fidelity on the digits converted by hand: stored 0..16 → round(v / 16 · 255), tiled to RGB
+    stored = digits.split("test").data[:2].to(torch.float64)
+    by_hand = torch.round(stored / 16 * 255).to(torch.uint8).expand(-1, 3, -1, -1)
+    want_pool, want_logits = fidelity_reference(weights_file, by_hand)
+    assert_same_features(features.pool, want_pool)
+    assert_same_features(features.logits, want_logits)
 
 
 def test_weights_from_torch_hub_cache(weights_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

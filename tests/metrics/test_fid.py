@@ -104,14 +104,118 @@ def _context(gen: np.ndarray, real: np.ndarray) -> MetricContext:
                          real=Features(real))
 
 
-def test_registered_metric_builds_then_reuses_the_cached_reference():
+def test_registered_metric_caches_the_real_statistics_and_reuses_them():
+    """The cached real side holds the real features' own μ and Σ (numpy's mean and ``np.cov``), a
+    factor with S Sᵀ = Σ, and FID through it equals the scipy ``sqrtm`` formula from scratch, for a
+    second generated set too.
+
+    Breakages tried, each fails here: the reference built from the generated features instead of
+    the real ones; a biased (ddof 0) covariance in the reference; a factor without the square root
+    of the eigenvalues. (Ignoring the cache is caught by the next test.)
+    """
     rng = np.random.default_rng(7)
-    real, gen = rng.normal(size=(120, 10)), rng.normal(size=(100, 10)) + 0.2
+    real, gen = rng.normal(size=(120, 10)) * 1.5 + 0.3, rng.normal(size=(100, 10)) + 0.2
     ctx = _context(gen, real)
     out = METRICS.get("fid")(ctx)
-    assert out == {"fid": pytest.approx(fid(real, gen), rel=1e-12)}
+    assert out == {"fid": pytest.approx(scipy_fid(real, gen), rel=1e-9)}
     cached = ctx.cache["frechet_reference"]
     assert isinstance(cached, FrechetReference)
-    METRICS.get("fid")(ctx)
+    np.testing.assert_allclose(cached.mu, real.mean(axis=0), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(cached.sigma, np.cov(real, rowvar=False), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(cached.factor @ cached.factor.T, np.cov(real, rowvar=False), rtol=1e-10, atol=1e-12)
+    assert cached.trace == pytest.approx(np.trace(np.cov(real, rowvar=False)), rel=1e-12)
+
+    gen2 = rng.normal(size=(90, 10)) * 0.8 - 0.1
+    ctx.gen = Features(gen2)
+    assert METRICS.get("fid")(ctx) == {"fid": pytest.approx(scipy_fid(real, gen2), rel=1e-9)}
     assert ctx.cache["frechet_reference"] is cached
     assert METRICS.meta("fid")["outputs"] == {"fid": False}
+
+
+def test_registered_metric_reads_a_preloaded_reference_instead_of_recomputing():
+    """An evaluator that loaded the real side from disk puts it in ``ctx.cache``; the metric must use
+    it as it is. Here the preloaded reference is of *other* features, so a metric that recomputed from
+    ``ctx.real`` would give a different number (the breakage tried: ignoring the cache)."""
+    rng = np.random.default_rng(8)
+    real, other, gen = rng.normal(size=(120, 6)), rng.normal(size=(150, 6)) * 2.0, rng.normal(size=(100, 6)) + 0.5
+    ctx = _context(gen, real)
+    ctx.cache["frechet_reference"] = FrechetReference.from_features(other)
+    value = METRICS.get("fid")(ctx)["fid"]
+    assert value == pytest.approx(scipy_fid(other, gen), rel=1e-9)
+    assert value != pytest.approx(scipy_fid(real, gen), rel=1e-2)
+
+
+# ---------------------------------------------------------------- added after mutation testing (docs/testing.md)
+
+
+def test_two_samples_are_enough_and_one_is_refused():
+    x = np.array([[0.0, 1.0, 2.0], [2.0, -1.0, 0.5]])
+    mu, sigma = frechet_statistics(x)
+    np.testing.assert_allclose(sigma, np.cov(x, rowvar=False), rtol=1e-14)
+    with pytest.raises(ValueError, match=r"^a covariance needs at least 2 samples, got 1$"):
+        frechet_statistics(x[:1])
+
+
+def test_scaling_the_features_by_s_scales_fid_by_s_squared():
+    """FID is homogeneous of degree 2. At s = 1e-9 every variance is ~1e-18: the rank tolerance must
+    be relative to Σ's own largest eigenvalue (an absolute floor would drop every direction)."""
+    rng = np.random.default_rng(9)
+    a, b = rng.normal(size=(300, 12)), rng.normal(size=(250, 12)) * 1.3 + 0.2
+    base = scipy_fid(a, b)
+    for s in (1e-9, 1e3):
+        assert fid(a * s, b * s) / s**2 == pytest.approx(base, rel=1e-8)  # divided: approx's abs floor is 1e-12
+
+
+def test_fewer_generated_samples_than_dimensions_stays_finite_and_matches_scipy():
+    """Σ_g of rank 4 in 16-d: Sᵀ Σ_g S has twelve eigenvalues that are 0 up to rounding, some slightly
+    negative; they must count as 0, not become NaN under the square root."""
+    rng = np.random.default_rng(10)
+    real, gen = rng.normal(size=(400, 16)), rng.normal(size=(5, 16)) + 0.3
+    value = fid(real, gen)
+    assert np.isfinite(value) and value == pytest.approx(scipy_fid(real, gen), rel=1e-6)
+
+
+def test_float32_statistics_are_computed_in_float64():
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(size=(200, 8)), rng.normal(size=(150, 8)) * 1.1
+    (mu_a, s_a), (mu_b, s_b) = frechet_statistics(a), frechet_statistics(b)
+    single = [v.astype(np.float32) for v in (mu_a, s_a, mu_b, s_b)]
+    ref = FrechetReference(single[0], single[1])
+    assert ref.mu.dtype == ref.sigma.dtype == ref.factor.dtype == np.float64
+    exact = FrechetReference(single[0].astype(np.float64), single[1].astype(np.float64))
+    want = exact.distance(single[2].astype(np.float64), single[3].astype(np.float64))
+    assert ref.distance(single[2], single[3]) == pytest.approx(want, rel=1e-12)
+    state = {key: value.astype(np.float32) for key, value in exact.state().items()}
+    assert FrechetReference.from_state(state).factor.dtype == np.float64
+
+
+def test_from_state_keeps_the_stored_factor():
+    """Any S Q with Q orthogonal is as valid a factor as S (S Q Qᵀ Sᵀ = Σ) and gives the same FID; the
+    stored one must be used as it is, not recomputed (the factorisation is what the cache saves)."""
+    rng = np.random.default_rng(12)
+    ref = FrechetReference.from_features(rng.normal(size=(100, 6)))
+    q, _ = np.linalg.qr(rng.normal(size=(ref.factor.shape[1],) * 2))
+    state = {**ref.state(), "factor": ref.factor @ q}
+    loaded = FrechetReference.from_state(state)
+    assert np.array_equal(loaded.factor, ref.factor @ q)
+    mu, sigma = frechet_statistics(rng.normal(size=(80, 6)) + 0.4)
+    assert loaded.distance(mu, sigma) == pytest.approx(ref.distance(mu, sigma), rel=1e-10)
+    with pytest.raises(ValueError, match=r"^FrechetReference state lacks \['factor'\]$"):
+        FrechetReference.from_state({"mu": ref.mu, "sigma": ref.sigma})
+
+
+def test_inconsistent_shapes_are_refused():
+    mu, sigma = np.zeros(3), np.eye(3)
+    with pytest.raises(ValueError, match=r"^expected mu \(d,\) and sigma \(d, d\), got \(3,\) and \(2, 2\)$"):
+        FrechetReference(mu, np.eye(2))
+    with pytest.raises(ValueError, match=r"^expected mu \(d,\) and sigma"):
+        FrechetReference(np.zeros((1, 3)), sigma)
+    with pytest.raises(ValueError, match=r"^factor must have shape \(3, r\), got \(2, 2\)$"):
+        FrechetReference(mu, sigma, factor=np.eye(2))
+    with pytest.raises(ValueError, match=r"^factor must have shape \(3, r\), got \(3,\)$"):
+        FrechetReference(mu, sigma, factor=np.ones(3))
+    ref = FrechetReference(mu, sigma)
+    with pytest.raises(ValueError, match="do not match"):
+        ref.distance(np.zeros(2), sigma)  # μ alone of the wrong size
+    with pytest.raises(ValueError, match="do not match"):
+        ref.distance(mu, np.eye(2))  # Σ alone

@@ -63,3 +63,47 @@ def test_registered_metric_reads_generated_logits():
         METRICS.get("is")(MetricContext(dataset=Dataset(info, {}), samples=torch.zeros(1),
                                         gen=Features(np.zeros((3, 3)))), splits=1)
     assert METRICS.meta("is")["outputs"] == {"is_mean": True, "is_std": False}
+
+
+# ---------------------------------------------------------------- added after mutation testing (docs/testing.md)
+
+
+def test_defaults_are_torch_fidelitys():
+    """10 splits, shuffled with seed 2020: the same call without arguments on both sides."""
+    logits = torch.from_numpy(np.random.default_rng(3).normal(size=(300, 6)) * 2)
+    want = isc_features_to_metric(logits)
+    ours = inception_score(logits)
+    assert ours["is_mean"] == pytest.approx(want["inception_score_mean"], rel=1e-12)
+    assert ours["is_std"] == pytest.approx(want["inception_score_std"], rel=1e-9)
+
+
+def test_one_row_per_split_scores_exactly_one():
+    """With splits = N each split's p(y) is its only row, so every KL is 0 and IS is exp(0) = 1."""
+    logits = np.random.default_rng(4).normal(size=(12, 5))
+    assert inception_score(logits, splits=12) == {"is_mean": pytest.approx(1.0, abs=1e-12),
+                                                   "is_std": pytest.approx(0.0, abs=1e-12)}
+
+
+def test_unnormalised_probability_rows_are_normalised():
+    """``probs=True`` rows are divided by their sums: counts give the score of their frequencies,
+    here computed by hand (exp of the mean KL to the marginal)."""
+    counts = np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 2.0], [5.0, 0.0, 5.0], [1.0, 1.0, 1.0]])
+    p = counts / counts.sum(1, keepdims=True)
+    marginal = p.mean(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(p > 0, p * np.log(p / marginal), 0.0).sum(1)
+    want = float(np.exp(kl.mean()))
+    assert inception_score(counts, splits=1, probs=True)["is_mean"] == pytest.approx(want, rel=1e-12)
+    assert inception_score(counts * 7.5, splits=1, probs=True)["is_mean"] == pytest.approx(want, rel=1e-12)
+
+
+def test_registered_metric_forwards_splits_and_names_what_is_missing():
+    info = DatasetInfo(name="toy", kind="image", shape=(1, 2, 2), value_range=(0.0, 1.0))
+    logits = np.random.default_rng(5).normal(size=(60, 4))
+    ctx = MetricContext(dataset=Dataset(info, {}), samples=torch.zeros(60, 1, 2, 2),
+                        gen=Features(np.zeros((60, 3)), logits))
+    assert METRICS.get("is")(ctx, splits=3) == inception_score(logits, splits=3)
+    message = r"^is needs classifier logits of the generated samples \(an extractor with a classifier\)$"
+    for gen in (None, Features(np.zeros((3, 3)))):
+        with pytest.raises(ValueError, match=message):
+            METRICS.get("is")(MetricContext(dataset=Dataset(info, {}), samples=torch.zeros(1), gen=gen), splits=1)

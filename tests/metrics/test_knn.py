@@ -78,3 +78,21 @@ def test_registered_metric_takes_real_then_generated():
                         real=Features(real))
     assert METRICS.get("knn")(ctx) == knn_score(real, gen)
     assert METRICS.meta("knn")["outputs"] == {"knn": False, "knn_real": False, "knn_gen": False}
+
+
+# ---------------------------------------------------------------- added after mutation testing (docs/testing.md)
+
+
+def test_one_real_and_one_generated_point_each_see_only_the_other():
+    assert knn_score(np.zeros((1, 2)), np.ones((1, 2))) == {"knn": 0.0, "knn_real": 0.0, "knn_gen": 0.0}
+    # one real point among generated ones: its nearest point is generated (0), theirs is each other (1)
+    out = knn_score(np.zeros((1, 1)), np.array([[5.0], [6.0]]))
+    assert out == {"knn": pytest.approx(2 / 3), "knn_real": 0.0, "knn_gen": 1.0}
+
+
+def test_an_empty_side_is_refused():
+    message = r"^the KNN score needs at least one real and one generated sample$"
+    with pytest.raises(ValueError, match=message):
+        knn_score(np.zeros((0, 2)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match=message):
+        knn_score(np.ones((3, 2)), np.zeros((0, 2)))

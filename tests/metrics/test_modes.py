@@ -72,3 +72,43 @@ def test_registered_metric_reads_the_mixture_from_the_dataset():
     with pytest.raises(ValueError, match="mixture"):
         METRICS.get("modes")(MetricContext(dataset=Dataset(bare, {}), samples=samples))
     assert METRICS.meta("modes")["data_kinds"] == ("vector",)
+
+
+# ---------------------------------------------------------------- added after mutation testing (docs/testing.md)
+
+
+def test_a_single_mode_and_a_single_sample_are_valid():
+    one = mode_metrics(np.array([[0.1, 0.0]]), np.array([[0.0, 0.0]]), sigma=0.1)
+    assert one == {"modes": 1.0, "hq_share": 1.0, "reverse_kl": 0.0, "modes_1pct": 1.0, "mode_counts": [1]}
+
+
+def test_bad_shapes_and_sigma_are_refused():
+    message = r"^need samples \(N, D\) and centres \(M, D\) with N, M ≥ 1"
+    for samples, centres in ((np.zeros((3, 2)), np.zeros((2, 3))), (np.zeros((3, 2)), np.zeros((0, 2))),
+                             (np.zeros((0, 2)), RING)):
+        with pytest.raises(ValueError, match=message):
+            mode_metrics(samples, centres, SIGMA)
+    with pytest.raises(ValueError, match=r"^sigma must be positive, got 0.0$"):
+        mode_metrics(RING, RING, 0.0)
+
+
+def test_exactly_three_sigma_counts_as_high_quality():
+    """σ = 0.5 and a point 1.5 from its centre: 1.5² = (3 · 0.5)² exactly in binary, so this is the edge
+    itself, and "within 3σ" includes it."""
+    out = mode_metrics(np.array([[1.5, 0.0], [0.0, 1.5 + 1e-12]]), np.array([[0.0, 0.0], [0.0, 10.0]]), 0.5)
+    assert out["mode_counts"] == [1, 0] and out["hq_share"] == 0.5
+
+
+def test_reverse_kl_counts_modes_holding_a_single_point():
+    """Counts (1, 3, 0, …) over 8 modes: p = (1/4, 3/4), KL(p ‖ u) = ¼ log(8/4) + ¾ log(8·3/4)."""
+    samples = np.concatenate([RING[:1], np.repeat(RING[1:2], 3, axis=0)])
+    out = mode_metrics(samples, RING, SIGMA)
+    assert out["reverse_kl"] == pytest.approx(0.25 * math.log(2) + 0.75 * math.log(6), rel=1e-14)
+
+
+def test_registered_metric_needs_both_centres_and_sigma():
+    samples = torch.from_numpy(near(RING, 2, SIGMA))
+    for extras in ({"centres": RING.tolist()}, {"sigma": SIGMA}):
+        info = DatasetInfo(name="half", kind="vector", shape=(2,), value_range=(-1.1, 1.1), extras=extras)
+        with pytest.raises(ValueError, match=r"^dataset 'half' has no mixture centres/sigma"):
+            METRICS.get("modes")(MetricContext(dataset=Dataset(info, {}), samples=samples))

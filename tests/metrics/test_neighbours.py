@@ -162,3 +162,101 @@ def test_memory_stays_within_the_budget_not_the_pair_matrix():
     assert extra < 100 * 2**20, f"peak grew by {extra / 2**20:.0f} MiB"
     assert extra < all_pairs / 5
     assert rows_per_block(2 * n, budget) < 2 * n
+
+
+# ---------------------------------------------------------------- added after mutation testing (docs/testing.md)
+
+
+def colliding_rows() -> np.ndarray:
+    """Two different 2-d rows with the same 64-bit row hash, built from the hash's definition
+    (Σ bits(x_i)·m_i mod 2⁶⁴, m_i odd from ``default_rng(0)``): x₁ moves one ulp up and x₂'s bit
+    pattern moves by −m₁/m₂ mod 2⁶⁴ (from 1e-30 it lands on ~4e-282). Every component is below 1e-17,
+    so the two rows would also collapse under any arithmetic that adds 1 before comparing them."""
+    m = np.random.default_rng(0).integers(1, 2**63, size=2, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    m1, m2 = int(m[0]), int(m[1])
+    a = np.array([1e-20, 1e-30])
+    b = np.array([np.nextafter(1e-20, 1.0), 0.0])
+    b_bits = (int(a[1:].view(np.uint64)[0]) - m1 * pow(m2, -1, 2**64)) % 2**64
+    b[1] = np.array([b_bits], dtype=np.uint64).view(np.float64)[0]
+    rows = np.stack([a, b])
+    with np.errstate(over="ignore"):
+        h = (rows.view(np.uint64) * m).sum(axis=1, dtype=np.uint64)
+    assert h[0] == h[1] and not (rows[0] == rows[1]).any()
+    assert ((0 < np.abs(rows)) & (np.abs(rows) < 1e-17)).all()
+    return rows
+
+
+def test_a_hash_collision_never_merges_different_rows():
+    """The documented guarantee behind :class:`PointSet`: rows that share a hash are compared value by
+    value, and different rows stay apart (through the exact fallback), in a group of two or of three."""
+    pair = colliding_rows()
+    ps = PointSet(pair)
+    assert ps.counts.tolist() == [1, 1] and ps.inverse.tolist() == [0, 1] and ps.rep.tolist() == [0, 1]
+    ps = PointSet(np.concatenate([pair, pair[:1]]))
+    assert ps.counts.tolist() == [2, 1] and ps.inverse.tolist() == [0, 1, 0] and ps.rep.tolist() == [0, 1]
+    # behind 2100 genuine duplicates: every group is verified, not only those among the first rows
+    ps = PointSet(np.concatenate([np.ones((2100, 2)), pair]))
+    assert ps.counts.tolist() == [2100, 1, 1]
+
+
+def test_single_and_empty_point_sets():
+    one = PointSet(np.array([[1.0, 2.0]]))
+    assert (one.rep.tolist(), one.inverse.tolist(), one.counts.tolist()) == ([0], [0], [1])
+    empty = PointSet(np.zeros((0, 3)))
+    assert len(empty) == 0 and empty.rep.shape == empty.inverse.shape == empty.counts.shape == (0,)
+    assert empty.rep.dtype == empty.inverse.dtype == empty.counts.dtype == np.int64  # usable as indices
+
+
+@pytest.mark.parametrize("budget", [TINY, None])
+def test_duplicates_among_close_neighbours_equal_brute_force(with_duplicates, budget):
+    """The fixture shrunk by 1e-3: all distances ≪ 1, so a row's own copies (at exactly 0) must enter
+    its neighbour search with a lower bound of 0, not of anything larger."""
+    x, _ = with_duplicates
+    kwargs = {} if budget is None else {"budget": budget}
+    for k in (1, 3, 5):
+        np.testing.assert_array_equal(knn_sq_distances(x * 1e-3, k, **kwargs), brute_knn(x * 1e-3, k))
+
+
+def test_radius_zero_ball_at_the_centre_of_the_pass_holds_nothing_under_strict():
+    """The pass centres the data on its mean. Here the mean is the origin, where four copies give a
+    radius-0 ball and the query sits: its float32 bounds are all exactly 0, and only ``d < r`` with the
+    exact values decides (0 < 0 is false; the outer points' balls, radius 1, hold it only under ≤)."""
+    x = np.array([[0.0, 0.0]] * 4 + [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    r2 = knn_sq_distances(x, 3)[:, 2]
+    query = np.zeros((1, 2))
+    assert ball_counts(query, x, r2, strict=True).per_point.tolist() == [0]
+    assert ball_counts(query, x, r2, strict=False).per_point.tolist() == [8]
+
+
+def test_smallest_inputs_and_bad_arguments_are_refused_with_their_names():
+    assert [v.tolist() for v in nearest_label_agreement(np.zeros((1, 2)), np.ones((1, 2)))] == [[0.0], [0.0]]
+    with pytest.raises(ValueError, match=r"^1-NN needs at least two points in total$"):
+        nearest_label_agreement(np.zeros((1, 2)), np.zeros((0, 2)))
+    with pytest.raises(ValueError, match=r"^real and gen differ in dimension \(2 vs 3\)$"):
+        nearest_label_agreement(np.zeros((2, 2)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"^k must be at least 1, got 0$"):
+        knn_sq_distances(np.zeros((3, 2)), 0)
+    x = np.arange(10.0).reshape(5, 2)
+    with pytest.raises(ValueError, match=r"^sq_radii must have shape \(5,\), got \(4,\)$"):
+        ball_counts(x, x, np.ones(4), strict=False)
+    with pytest.raises(ValueError, match=r"^point_sq_radii must have shape \(5,\), got \(2,\)$"):
+        ball_counts(x, x, np.ones(5), strict=False, point_sq_radii=np.ones(2))
+    with pytest.raises(ValueError, match=r"^features must be a 2-D \(N, d\) array, got shape \(3,\)$"):
+        PointSet(np.zeros(3))
+    with pytest.raises(ValueError, match=r"^features contain NaN or infinite values$"):
+        PointSet(np.array([[np.inf, 0.0]]))
+    for name, call in (("points", lambda bad: ball_counts(bad, x, np.ones(5), strict=False)),
+                       ("centres", lambda bad: ball_counts(x, bad, np.ones(1), strict=False)),
+                       ("real", lambda bad: nearest_label_agreement(bad, x)),
+                       ("gen", lambda bad: nearest_label_agreement(x, bad))):
+        with pytest.raises(ValueError, match=rf"^{name} contain NaN"):
+            call(np.array([[np.nan, 0.0]]))
+
+
+def test_cached_table_is_reused_up_to_its_width():
+    x = np.random.default_rng(5).normal(size=(40, 3))
+    cache: dict = {}
+    _, table = cached_knn_table(cache, "real", x, 3)
+    assert cached_knn_table(cache, "real", x, table.shape[1])[1] is table
+    wider = cached_knn_table(cache, "real", x, table.shape[1] + 1)[1]
+    assert wider is not table and wider.shape[1] == table.shape[1] + 1

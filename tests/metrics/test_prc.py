@@ -65,3 +65,61 @@ def test_registered_metric_outputs_f1_and_shares_the_real_table():
     METRICS.get("prdc")(ctx, k=5)  # k=5 fits the same table: no second real-side pass
     assert ctx.cache["real_neighbours"][2] is table
     assert set(METRICS.meta("prc")["outputs"]) == {"precision", "recall", "f1"}
+
+
+# ---------------------------------------------------------------- added after mutation testing (docs/testing.md)
+
+
+def test_f1_is_the_harmonic_mean_and_zero_when_both_are_zero():
+    from ganbench.metrics.prc import f1
+
+    assert f1(0.2, 0.3) == pytest.approx(2 * 0.06 / 0.5, rel=1e-15)
+    assert f1(1.0, 0.5) == pytest.approx(2 / 3, rel=1e-15)
+    assert f1(0.0, 0.7) == 0.0 and f1(0.0, 0.0) == 0.0
+
+
+def test_given_real_radii_are_used_as_given():
+    """``real_sq_radii`` replaces the real side's own k-NN radii: balls of radius² 1e9 hold every
+    generated point (precision 1), balls of radius 0 hold only exact copies of real points."""
+    rng = np.random.default_rng(6)
+    real, gen = rng.normal(size=(60, 3)), np.concatenate([rng.normal(size=(30, 3)) + 2.0, np.zeros((10, 3))])
+    real[0] = 0.0
+    assert precision_recall(gen, real, 3, real_sq_radii=np.full(60, 1e9))["precision"] == 1.0
+    assert precision_recall(gen, real, 3, real_sq_radii=np.zeros(60))["precision"] == pytest.approx(10 / 40)
+
+
+@pytest.mark.parametrize("k", [1, 5])
+def test_registered_metric_uses_its_k_with_the_shared_table(k):
+    rng = np.random.default_rng(7)
+    real, gen = rng.normal(size=(150, 4)), rng.normal(size=(120, 4)) * 1.4
+    info = DatasetInfo(name="toy", kind="vector", shape=(4,), value_range=(-5.0, 5.0))
+    ctx = MetricContext(dataset=Dataset(info, {}), samples=torch.from_numpy(gen), gen=Features(gen),
+                        real=Features(real))
+    out = METRICS.get("prc")(ctx, k=k)
+    assert (out["precision"], out["recall"]) == brute_precision_recall(gen, real, k)
+    METRICS.get("prdc")(ctx, k=k)
+    assert set(ctx.cache) == {"real_neighbours"}  # prc and prdc share one real-side table
+
+
+def test_registered_metric_runs_the_k_nn_pass_on_the_generated_side_only(monkeypatch):
+    """With the real table cached, ``precision_recall`` computes k-NN radii for the generated points
+    alone; the real radii come from the cache (one real-side pass per run, not per evaluation)."""
+    import ganbench.metrics.prc as prc
+    from ganbench.metrics.neighbours import knn_sq_distances
+
+    rng = np.random.default_rng(9)
+    real, gen = rng.normal(size=(90, 3)), rng.normal(size=(70, 3))
+    info = DatasetInfo(name="toy", kind="vector", shape=(3,), value_range=(-5.0, 5.0))
+    ctx = MetricContext(dataset=Dataset(info, {}), samples=torch.from_numpy(gen), gen=Features(gen),
+                        real=Features(real))
+    want = precision_recall(gen, real, 4)
+    sizes = []
+
+    def counting(x, *args, **kwargs):
+        sizes.append(len(x))
+        return knn_sq_distances(x, *args, **kwargs)
+
+    monkeypatch.setattr(prc, "knn_sq_distances", counting)
+    out = METRICS.get("prc")(ctx, k=4)
+    assert (out["precision"], out["recall"]) == (want["precision"], want["recall"])
+    assert sizes == [70]

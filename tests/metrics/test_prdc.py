@@ -55,3 +55,62 @@ def test_registered_metric_matches_the_function():
                         real=Features(real))
     assert METRICS.get("prdc")(ctx, k=5) == density_coverage(gen, real, 5)
     assert METRICS.meta("prdc")["outputs"] == {"density": True, "coverage": True}
+
+
+# ---------------------------------------------------------------- added after mutation testing (docs/testing.md)
+
+
+def test_default_k_is_five_and_a_single_generated_sample_is_valid():
+    """Naeem et al.'s k = 5; one generated point: density = (balls holding it) / 5, coverage = share of
+    balls holding it (brute force)."""
+    rng = np.random.default_rng(5)
+    real, gen = rng.normal(size=(100, 3)), rng.normal(size=(80, 3)) * 0.8
+    assert tuple(density_coverage(gen, real).values()) == pytest.approx(brute_density_coverage(gen, real, 5),
+                                                                        rel=1e-15)
+    one = real[:1] + 0.01
+    assert tuple(density_coverage(one, real, 5).values()) == pytest.approx(brute_density_coverage(one, real, 5),
+                                                                           rel=1e-15)
+    with pytest.raises(ValueError, match=r"^density/coverage need at least one generated sample$"):
+        density_coverage(np.zeros((0, 3)), real)
+
+
+def test_registered_metric_uses_its_k():
+    rng = np.random.default_rng(6)
+    real, gen = rng.normal(size=(120, 4)), rng.normal(size=(100, 4)) + 0.2
+    info = DatasetInfo(name="toy", kind="vector", shape=(4,), value_range=(-5.0, 5.0))
+    ctx = MetricContext(dataset=Dataset(info, {}), samples=torch.from_numpy(gen), gen=Features(gen),
+                        real=Features(real))
+    out = METRICS.get("prdc")(ctx, k=3)
+    assert (out["density"], out["coverage"]) == pytest.approx(brute_density_coverage(gen, real, 3), rel=1e-15)
+
+
+def test_given_real_radii_are_used_as_given():
+    """``real_sq_radii`` replaces the real side's own radii: radius² 1e9 balls hold every generated point
+    (coverage 1, density N_real / k), radius-0 balls none under the strict ``<``."""
+    rng = np.random.default_rng(7)
+    real, gen = rng.normal(size=(40, 3)), rng.normal(size=(30, 3)) + 1.0
+    assert density_coverage(gen, real, 5, real_sq_radii=np.full(40, 1e9)) == {"density": 40 / 5, "coverage": 1.0}
+    assert density_coverage(gen, real, 5, real_sq_radii=np.zeros(40)) == {"density": 0.0, "coverage": 0.0}
+
+
+def test_registered_metric_takes_the_real_radii_from_the_cached_table(monkeypatch):
+    """The real side's k-NN pass runs once per run (``cached_knn_table``), never again inside the metric:
+    with the table in the cache, ``density_coverage`` is handed its radii and computes none."""
+    import ganbench.metrics.prdc as prdc
+    from ganbench.metrics.neighbours import knn_sq_distances
+
+    rng = np.random.default_rng(8)
+    real, gen = rng.normal(size=(90, 3)), rng.normal(size=(70, 3))
+    info = DatasetInfo(name="toy", kind="vector", shape=(3,), value_range=(-5.0, 5.0))
+    ctx = MetricContext(dataset=Dataset(info, {}), samples=torch.from_numpy(gen), gen=Features(gen),
+                        real=Features(real))
+    want = density_coverage(gen, real, 4)
+    sizes = []
+
+    def counting(x, *args, **kwargs):
+        sizes.append(len(x))
+        return knn_sq_distances(x, *args, **kwargs)
+
+    monkeypatch.setattr(prdc, "knn_sq_distances", counting)
+    assert METRICS.get("prdc")(ctx, k=4) == want
+    assert sizes == []

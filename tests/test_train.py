@@ -185,38 +185,6 @@ def test_evaluation_happens_at_every_evaluation_point():
     assert calls == [4, 8, 10] and [h["step"] for h in out.history] == [4, 8, 10]
 
 
-@pytest.mark.slow
-def test_ns_gan_learns_most_modes_of_the_ring():
-    """Real learning: the non-saturating GAN covers most of the 8-mode ring in ~10 s of CPU per seed.
-
-    Scored as the study scores runs, by the best value over evaluation points; "modes_1pct" (modes
-    holding ≥ 1 % of samples) guards against scattered samples touching every mode by chance. Seeds
-    differ a lot on this task (over 11 seeds: modes_1pct 2–7, hq_share 0.14–0.46), so both of two
-    seeds must clear a bar far above the untrained G and one of them the strong one.
-    """
-    import os
-    from pathlib import Path
-
-    from ganbench.evaluate import Evaluator
-
-    results = []
-    for seed in (0, 1):
-        spec = run_spec(dataset="ring", loss="ns", arch="mlp", steps=1200, eval_every=400, metrics=("modes",),
-                        n=2500, seed=seed, dataset_params={"n_train": 20000, "n_test": 2500},
-                        hparams={"batch_size": 100, "width": 32, "z_dim": 2, "z_prior": "normal", "lr": 5e-4,
-                                 "beta1": 0.5, "d_norm": "none"})
-        dataset = load_dataset(spec.dataset, dict(spec.dataset_params))
-        evaluator = Evaluator(spec.evaluation, dataset, cache_dir=Path(os.environ["GANBENCH_CACHE"]))
-        torch.manual_seed(spec.seed)
-        untrained = evaluator(build_networks(spec, dataset, None)[0],
-                              latent_sampler("normal", 2, torch.device("cpu")), 0)
-        assert untrained["hq_share"] < 0.05 and untrained["modes_1pct"] <= 2, untrained
-        out = train(spec, dataset, evaluate=evaluator)
-        results.append({k: max(h["metrics"][k] for h in out.history) for k in ("modes", "modes_1pct", "hq_share")})
-    assert all(r["modes"] >= 6 and r["modes_1pct"] >= 3 and r["hq_share"] >= 0.15 for r in results), results
-    assert any(r["modes"] >= 7 and r["modes_1pct"] >= 5 and r["hq_share"] >= 0.25 for r in results), results
-
-
 def test_began_k_goes_negative_in_training_with_gamma_zero(monkeypatch):
     """γ = 0: every end-of-step update subtracts λ_k·L(G(z)), so the study's unclipped k is negative
     after the first step, and it is updated once per step (after the G step), not once per D update only."""
@@ -624,16 +592,15 @@ def test_latent_sampler_draws_from_the_generator_it_is_given():
 
 # ---- models other than NS GAN learning the ring -----------------------------------------------------
 
-def _ring_scores(loss, seed, hparams):
-    """(untrained G's modes metrics, best over a 1,500-step run's five evaluation points): the set-up of
-    test_ns_gan_learns_most_modes_of_the_ring, at batch 100."""
+def _ring_scores(loss: str, seed: int, hparams: dict):
+    """(spec, untrained G's mode metrics, best mode metrics over the run) on the CI suite's ring (σ 0.05)."""
     import os
     from pathlib import Path
 
     from ganbench.evaluate import Evaluator
 
-    spec = run_spec(dataset="ring", loss=loss, arch="mlp", steps=1500, eval_every=300, metrics=("modes",),
-                    n=2500, seed=seed, dataset_params={"n_train": 20000, "n_test": 2500},
+    spec = run_spec(dataset="ring", loss=loss, arch="mlp", steps=800, eval_every=400, metrics=("modes",),
+                    n=2500, seed=seed, dataset_params={"n_train": 20000, "n_test": 2500, "sigma": 0.05},
                     hparams={"batch_size": 100, "width": 32, "z_dim": 2, "z_prior": "normal", "lr": 5e-4,
                              "beta1": 0.5, "d_norm": "none", **hparams})
     dataset = load_dataset(spec.dataset, dict(spec.dataset_params))
@@ -646,24 +613,20 @@ def _ring_scores(loss, seed, hparams):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("loss, hparams, bar, strong", [
-    # 5 seeds (0–4), best over the run: modes 6–8, modes_1pct 4–7, hq_share 0.15–0.38
-    ("lsgan", {}, {"modes": 6, "modes_1pct": 3, "hq_share": 0.12}, {"modes_1pct": 5, "hq_share": 0.25}),
-    # λ = 1; 5 seeds: modes 5–8, modes_1pct 3–5, hq_share 0.085–0.26, most of it after step 1,200.
-    # At the registry's λ = 10 it does not learn the ring in 1,500 steps (seeds 0–2: modes ≤ 2, modes_1pct ≤ 1)
-    ("wgan_gp", {"lambda": 1.0}, {"modes": 5, "modes_1pct": 3, "hq_share": 0.06}, {"modes_1pct": 4, "hq_share": 0.2}),
+@pytest.mark.parametrize("loss, hparams", [
+    ("ns", {}),
+    ("lsgan", {}),
+    # λ = 1: the registry's λ = 10 over-constrains a critic on 2-D data of unit scale (2–3 of 8 modes)
+    ("wgan_gp", {"lambda": 1.0, "beta2": 0.9}),
 ])
-def test_lsgan_and_wgan_gp_learn_most_modes_of_the_ring(loss, hparams, bar, strong):
-    """LSGAN and WGAN-GP (with its own penalty) beat the untrained G (no mode, no high-quality sample on
-    any of these seeds) by far within 1,500 steps: both of two seeds clear a bar, one of them a stronger
-    one. As long as the NS GAN test: 24 s (LSGAN) and 31 s (WGAN-GP) per seed against its 28 s, on one
-    thread of a busy 2-core machine. Fails when G does not learn: its loss's sign flipped (G pushed away
-    from the data), or D's penalty dominating (λ·penalty at 100× weight)."""
-    results = []
-    for seed in (0, 1):
-        spec, untrained, best = _ring_scores(loss, seed, hparams)
-        assert spec.model.penalty == ("wgan_gp" if loss == "wgan_gp" else "none")
-        assert untrained["hq_share"] < 0.05 and untrained["modes_1pct"] <= 1, untrained
-        results.append(best)
-    assert all(all(r[k] >= v for k, v in bar.items()) for r in results), results
-    assert any(all(r[k] >= v for k, v in strong.items()) for r in results), results
+def test_gans_learn_every_mode_of_the_ring(loss, hparams):
+    """Real learning, ~7 s per model on one thread: NS GAN, LSGAN and WGAN-GP (with its own penalty) cover
+    all 8 modes of the σ 0.05 ring in 800 steps, scored as the study scores runs (best over evaluation
+    points); the untrained G has no high-quality sample. Measured on seeds 0 and 1: 8 modes, 8 holding
+    ≥ 1 % of the samples, hq_share 0.70–0.86. (The default σ 0.01 ring is seed-noisy at this budget: NS
+    over 11 seeds, 1,200 steps: modes_1pct 2–7.) Fails when G does not learn: its loss's sign flipped (G
+    pushed away from the data), or D's penalty dominating (λ·penalty at 100× weight)."""
+    spec, untrained, best = _ring_scores(loss, 0, hparams)
+    assert spec.model.penalty == ("wgan_gp" if loss == "wgan_gp" else "none")
+    assert untrained["hq_share"] < 0.05 and untrained["modes_1pct"] <= 1, untrained
+    assert best["modes"] == 8 and best["modes_1pct"] >= 7 and best["hq_share"] >= 0.5, best

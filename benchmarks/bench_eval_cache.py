@@ -48,7 +48,8 @@ from ganbench.data import Dataset, load_dataset  # noqa: E402
 from ganbench.evaluate import Evaluator  # noqa: E402
 from ganbench.nets import NetConfig, build_nets  # noqa: E402
 from ganbench.specs import EvalProtocol  # noqa: E402
-from ganbench.suite import expand, parse  # noqa: E402
+from ganbench.expand import expand  # noqa: E402
+from ganbench.suite import parse  # noqa: E402
 from ganbench.train import latent_sampler  # noqa: E402
 
 
@@ -97,7 +98,7 @@ class Case:
         start = now(self.device)
         evaluator = Evaluator(self.protocol, self.dataset, device=self.device, cache_dir=cache_dir)
         built = now(self.device)
-        values = evaluator(self.G, self.sample_latent, 1)
+        values = dict(evaluator(self.G, self.sample_latent, 1).metrics)
         done = now(self.device)
         return built - start, done - built, values
 

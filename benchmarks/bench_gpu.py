@@ -37,7 +37,8 @@ from _timing import interleaved, machine, now, paired, print_table  # noqa: E402
 from ganbench.data import Dataset, load_dataset  # noqa: E402
 from ganbench.data.base import DatasetInfo, Split  # noqa: E402
 from ganbench.specs import RunSpec  # noqa: E402
-from ganbench.suite import expand, parse  # noqa: E402
+from ganbench.expand import expand  # noqa: E402
+from ganbench.suite import parse  # noqa: E402
 
 POLYGONS = {"name": "polygons", "params": {"n_train": 8192, "n_test": 1024, "n_holdout": 512}}
 RING = {"name": "ring", "params": {"n_train": 8192, "n_test": 1024}}
@@ -111,7 +112,7 @@ def bench_steps(args: argparse.Namespace) -> None:
 def bench_sharing(args: argparse.Namespace) -> float:
     from bench_parallel import run_grid
     from ganbench.executors.local import plan_slots
-    from ganbench.runner import RunOptions
+    from ganbench.run_one import RunOptions
 
     n_runs, steps = (8, 400) if args.quick else (8, 600)
     repeats = min(args.repeats, 2)  # a round of both candidates is over a minute

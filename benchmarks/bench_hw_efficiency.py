@@ -37,7 +37,8 @@ from _timing import Samples, add_common_args, finish_args, machine, now, print_t
 
 from ganbench.data import Dataset, load_dataset  # noqa: E402
 from ganbench.specs import RunSpec  # noqa: E402
-from ganbench.suite import expand, parse  # noqa: E402
+from ganbench.expand import expand  # noqa: E402
+from ganbench.suite import parse  # noqa: E402
 from ganbench.train import train  # noqa: E402
 
 DATA = {  # name → the suite's dataset entry

@@ -35,10 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import add_common_args, finish_args, interleaved, machine, paired, print_table, verdict  # noqa: E402
 
 from ganbench.executors.local import Slot, plan_slots, run_local  # noqa: E402
-from ganbench.runner import RunOptions  # noqa: E402
+from ganbench.run_one import RunOptions  # noqa: E402
 from ganbench.specs import RunSpec  # noqa: E402
-from ganbench.store import Store  # noqa: E402
-from ganbench.suite import expand, parse  # noqa: E402
+from ganbench.results.store import Store  # noqa: E402
+from ganbench.expand import expand  # noqa: E402
+from ganbench.suite import parse  # noqa: E402
 
 TARGET = 1.15  # parallel ÷ sequential runs per minute, on 2 cores
 MODELS = [{"name": "NS GAN", "loss": "ns", "arch": {"vector": "mlp", "image": "dcgan"}},

@@ -17,20 +17,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from report_fixtures import synthetic_study  # noqa: E402
+from helpers.records import synthetic_study  # noqa: E402
 
-from ganbench import tables as T  # noqa: E402
+from ganbench.results import frame, study  # noqa: E402
 
 TARGET_S = 10.0
 
 
 def aggregate(records: list[dict]) -> dict[str, object]:
     """What `ganbench report` computes before drawing anything."""
-    df = T.records_to_frame(records)
-    table = T.summary(df, n_boot=1000)
-    scores = T.run_scores(df, "fid")
-    settings = T.budget_curve(scores, n_boot=1000, budget="settings")
-    hours = T.budget_curve(scores, n_boot=1000, budget="hours")
+    df = frame.records_to_frame(records)
+    table = study.summary(df, n_boot=1000)
+    scores = study.run_scores(df, "fid")
+    settings = study.budget_curve(scores, n_boot=1000, budget="settings")
+    hours = study.budget_curve(scores, n_boot=1000, budget="hours")
     return {"rows": len(df), "summary": table, "settings": settings, "hours": hours}
 
 
@@ -44,7 +44,7 @@ def main() -> None:
                               models=("MM GAN", "NS GAN", "LSGAN", "WGAN", "DRAGAN"),
                               n_settings=args.records_per_model - n_seeds, n_seeds=n_seeds,
                               running_share=0.02)
-    T.metric_direction("fid")  # import the metric registry outside the timed region
+    frame.metric_direction("fid")  # import the metric registry outside the timed region
     best = float("inf")
     for _ in range(args.repeat):
         start = time.perf_counter()

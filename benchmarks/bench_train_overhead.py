@@ -43,7 +43,8 @@ from _timing import (Samples, add_common_args, finish_args, interleaved, lockste
 from ganbench.data import BatchSampler, Dataset, load_dataset  # noqa: E402
 from ganbench.nets import NetConfig, build_nets  # noqa: E402
 from ganbench.specs import RunSpec  # noqa: E402
-from ganbench.suite import expand, parse  # noqa: E402
+from ganbench.expand import expand  # noqa: E402
+from ganbench.suite import parse  # noqa: E402
 from ganbench.train import train  # noqa: E402
 
 TARGET = 0.95  # ganbench steps/s ÷ hand-written steps/s

@@ -25,7 +25,8 @@ import pandas as pd
 
 from ganbench import __version__
 from ganbench.errors import GanbenchError
-from ganbench.metrics.base import higher_is_better, output_range
+from ganbench.metrics.base import output_range
+from ganbench.results.frame import directions
 
 Z, REL, FLOOR = 2.0, 0.10, 1e-3  # default tolerance: 2 std over seeds, 10 % of the value, an absolute floor
 
@@ -45,11 +46,12 @@ class Entry:
 
 def aggregate(df: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, model, metric): median, std and count over finished runs of each run's best value."""
-    from ganbench.tables import run_scores
+    from ganbench.results.study import run_scores
 
     frames = []
+    known = directions(df)
     for metric in sorted(df["metric"].dropna().unique()):
-        if higher_is_better(metric) is None:
+        if metric not in known:
             continue
         scores = run_scores(df, metric=metric, how="best")
         scores = scores[scores["status"] == "done"].dropna(subset=["score"])
@@ -58,9 +60,10 @@ def aggregate(df: pd.DataFrame) -> pd.DataFrame:
         grouped = scores.groupby(["dataset", "model"], observed=True)["score"]
         out = grouped.agg(value="median", std="std", runs="count").reset_index()
         out["metric"] = metric
+        out["higher_is_better"] = known[metric]
         frames.append(out)
     if not frames:
-        return pd.DataFrame(columns=["dataset", "model", "metric", "value", "std", "runs"])
+        return pd.DataFrame(columns=["dataset", "model", "metric", "value", "std", "runs", "higher_is_better"])
     out = pd.concat(frames, ignore_index=True)
     out["std"] = out["std"].fillna(0.0)
     return out
@@ -77,7 +80,7 @@ def make_entries(df: pd.DataFrame, z: float = Z, rel: float = REL, floor: float 
     for r in agg.itertuples():
         key = (str(r.dataset), str(r.model), str(r.metric))
         start = float(base.loc[key]) if key in base.index else None
-        entries.append(Entry(*key, float(r.value), float(r.std), int(r.runs), bool(higher_is_better(r.metric)),
+        entries.append(Entry(*key, float(r.value), float(r.std), int(r.runs), bool(r.higher_is_better),
                              max(z * float(r.std), rel * abs(float(r.value)), floor),
                              None if start is None or math.isnan(start) else start))
     return entries

@@ -22,20 +22,21 @@ RESULTS = typer.Option(Path("results"), "--results", help="Results root; each su
 
 
 def _suite(path: Path, steps: Optional[int] = None):
-    from ganbench.suite import load, with_overrides
+    from ganbench.expand import with_overrides
+    from ganbench.suite import load
 
     return with_overrides(load(path), steps)
 
 
 def _store(results: Path):
-    from ganbench.store import Store
+    from ganbench.results.store import Store
 
     return Store(results)
 
 
 def _expand(spec, store):
     from ganbench.phases import best_lookup
-    from ganbench.suite import expand
+    from ganbench.expand import expand
 
     return expand(spec, best_lookup(store, spec.name))
 
@@ -73,6 +74,9 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
         inception_weights: Optional[Path] = typer.Option(None, help="Inception-v3 weights file for IS/FID/KID."),
         cache_dir: Optional[Path] = typer.Option(None, help="Feature/weights cache (else GANBENCH_CACHE, ~/.cache/ganbench)."),
         retry_failed: bool = typer.Option(False, help="Attempt failed runs again."),
+        keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints",
+                                              help="Keep a finished run's resumable training checkpoint (ckpt.pt: G, D "
+                                                   "and both optimizers); by default only G's weights stay."),
         report: bool = typer.Option(False, help="Build the report when the grid is finished."),
         runs_per_gpu: int = typer.Option(1, help="Runs sharing each GPU (local --workers auto, or Ray)."),
         ) -> None:
@@ -82,7 +86,7 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     failing run is recorded and the grid goes on. Phases that retrain the best setting (best_of) start
     once their source phase has results.
     """
-    from ganbench.execution import run_suite
+    from ganbench.suite_runner import run_suite
 
     if inception_weights:
         os.environ["GANBENCH_INCEPTION_WEIGHTS"] = str(inception_weights)
@@ -90,6 +94,7 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     counts = run_suite(spec, _store(results), workers=workers, device=device, executor=executor, address=address,
                        data_root=str(data_root) if data_root else spec.data_root, download=download or spec.download,
                        cache_dir=str(cache_dir) if cache_dir else None, retry_failed=retry_failed,
+                       keep_checkpoints=keep_checkpoints,
                        runs_per_gpu=runs_per_gpu)
     typer.echo("finished: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else "nothing to run")
     if report:
@@ -100,7 +105,8 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
 def status(target: Path = typer.Argument(..., help="A suite YAML file, or a results directory."),
            results: Path = RESULTS) -> None:
     """Counts of done / running / diverged / failed / pending runs, and why the failed ones failed."""
-    from ganbench.execution import suite_status, dir_status
+    from ganbench.suite_runner import dir_status, suite_status
+    from ganbench.results.record import STATUSES
 
     if target.suffix in (".yaml", ".yml"):
         spec = _suite(target)
@@ -108,10 +114,9 @@ def status(target: Path = typer.Argument(..., help="A suite YAML file, or a resu
     else:
         rows = dir_status(target)
     counts = Counter(r["status"] for r in rows)
-    typer.echo(f"{len(rows)} runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in
-                                                  ("done", "running", "diverged", "failed", "pending")))
+    typer.echo(f"{len(rows)} runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES))
     for r in rows:
-        if r["status"] in ("failed", "diverged", "running") and r.get("why"):
+        if r["status"] != "done" and r.get("why"):
             typer.echo(f"  {r['status']:8s} {r['run_id']}  {r['label']}: {r['why']}")
 
 
@@ -127,11 +132,10 @@ def ls(section: Optional[str] = typer.Argument(None, help="One of: losses, penal
                    "metric": "metrics", "extractor": "extractors", "penalty": "penalties", "hparam": "hparams"}
         key = aliases.get(section, section)
         if key not in regs:
-            import difflib
+            from ganbench.registry import did_you_mean
 
-            close = difflib.get_close_matches(section, list(regs), n=1)
-            raise GanbenchError(f"unknown section '{section}'" + (f" — did you mean '{close[0]}'?" if close else
-                                                                  f" (sections: {', '.join(regs)})"))
+            raise GanbenchError(f"unknown section '{section}'" +
+                                (did_you_mean(section, regs) or f" (sections: {', '.join(regs)})"))
         regs = {key: regs[key]}
     for title, registry in regs.items():
         typer.echo(f"{title}:")
@@ -159,7 +163,7 @@ def report(results_dir: Path = typer.Argument(Path("results"), help="Results of 
 def _report(results_dir: Path, out: Path, metric: str, datasets: list[str], models: list[str],
             reference: str = "lucic2018") -> None:
     from ganbench.report import build
-    from ganbench.tables import load_results
+    from ganbench.results.frame import load_results
 
     if not results_dir.exists():
         raise GanbenchError(f"{results_dir}: no such results directory (run `ganbench run SUITE` first)")
@@ -205,9 +209,9 @@ def _untrained(spec, results: Path, workers: str, device: str):
     import pandas as pd
 
     from ganbench.check import aggregate
-    from ganbench.execution import run_suite
-    from ganbench.suite import with_overrides
-    from ganbench.tables import load_results
+    from ganbench.suite_runner import run_suite
+    from ganbench.expand import with_overrides
+    from ganbench.results.frame import load_results
 
     one_step = with_overrides(spec, steps=1)
     run_suite(one_step, _store(results / UNTRAINED_DIR), workers=workers, device=device, data_root=spec.data_root,
@@ -243,8 +247,8 @@ def baseline(suite: Path = typer.Argument(..., help="Suite YAML file whose resul
     trained for one step (an untrained generator, stored under RESULTS/.untrained) must regress on it.
     """
     from ganbench.check import make_baseline
-    from ganbench.store import atomic_write_json
-    from ganbench.tables import load_results
+    from ganbench.atomic import atomic_write_json
+    from ganbench.results.frame import load_results
 
     spec = _suite(suite)
     df = load_results(results / spec.name) if (results / spec.name).exists() else None
@@ -278,7 +282,7 @@ def check(suite: Path = typer.Argument(..., help="Suite YAML file to run (or rea
     """
     from ganbench.check import compare, failed, format_table, read_baseline_doc
     from ganbench.check import self_test as gate_power
-    from ganbench.tables import load_results
+    from ganbench.results.frame import load_results
 
     entries, left_out = read_baseline_doc(baseline_file)
     spec = _suite(suite)
@@ -294,7 +298,7 @@ def check(suite: Path = typer.Argument(..., help="Suite YAML file to run (or rea
         typer.echo(f"self-test passed: an untrained generator fails on all {len(power)} (dataset, model) pairs")
         return
     if run_first:
-        from ganbench.execution import run_suite
+        from ganbench.suite_runner import run_suite
 
         run_suite(spec, _store(results), workers=workers, device=device, data_root=spec.data_root,
                   download=spec.download)

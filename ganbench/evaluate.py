@@ -1,15 +1,17 @@
 """Sample once, extract once, fan out to every metric — with the protocol recorded beside the numbers.
 
-An :class:`Evaluator` is built once per run: it builds the feature extractor and loads the real
-split's features (and FID's real-side factorisation) from the on-disk cache, so each evaluation point
-pays only for its generated samples.
+An :class:`Evaluator` is built once per run: it builds the feature extractor, loads the real split's
+features from the on-disk cache, and lets each metric with a ``prepare`` hook set up its own cached real
+side (FID's factorisation), so each evaluation point pays only for its generated samples. Calling it
+returns an :class:`Evaluation`: the numbers and the samples they were computed on.
 """
 from __future__ import annotations
 
 import copy
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -17,10 +19,18 @@ from torch import Tensor, nn
 from ganbench.data.base import Dataset
 from ganbench.features import ExtractorContext, build_extractor
 from ganbench.features.cache import cached_array, real_features, real_indices, real_key
-from ganbench.metrics import METRICS, FrechetReference, MetricContext
+from ganbench.metrics import METRICS, MetricContext, PrepareContext
 from ganbench.specs import EvalProtocol
 
 SAMPLE_BATCH = 500  # generated samples per forward pass
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What one evaluation point computed: every metric's numbers and the generated samples scored."""
+
+    metrics: Mapping[str, float]
+    samples: Tensor | None = None
 
 
 def _seed(*parts: Any) -> int:
@@ -43,11 +53,13 @@ class Evaluator:
             split = dataset.split(protocol.split)
             self.real_samples = split.get(real_indices(split, protocol.n_real, seed))
         self.cache: dict[str, Any] = {}
-        if "fid" in protocol.metrics:
-            key = {"what": "frechet_reference",
-                   "real": real_key(self.extractor, dataset, protocol.split, protocol.n_real, seed)}
-            state = cached_array(Path(cache_dir), key, lambda: FrechetReference.from_features(self.real.pool).state())
-            self.cache["frechet_reference"] = FrechetReference.from_state(state)
+        real = real_key(self.extractor, dataset, protocol.split, protocol.n_real, seed)
+        prepare = PrepareContext(
+            real=self.real, cached=lambda what, compute: cached_array(Path(cache_dir), {**what, "real": real}, compute))
+        for name in protocol.metrics:
+            hook = METRICS.meta(name).get("prepare")
+            if hook is not None:
+                self.cache.update(hook(prepare))
 
     @property
     def record(self) -> dict[str, Any]:
@@ -57,6 +69,12 @@ class Evaluator:
                 "real_split": self.protocol.split, "n_real": len(self.real), "n_gen": self.protocol.n_gen,
                 "metrics": list(self.protocol.metrics)}
 
+    @property
+    def directions(self) -> dict[str, bool]:
+        """Output key → higher is better, from each metric's declared outputs (stored in the record)."""
+        return {key: bool(up) for name in self.protocol.metrics
+                for key, up in METRICS.meta(name).get("outputs", {}).items()}
+
     def samples(self, generator: nn.Module, sample_latent: Callable[..., Tensor], step: int) -> Tensor:
         """``n_gen`` samples from a frozen copy of G in inference mode, from a generator seeded by (run, step)."""
         g = torch.Generator(device=self.device).manual_seed(_seed(self.run_seed, step))
@@ -65,10 +83,9 @@ class Evaluator:
                      for i in range(0, self.protocol.n_gen, SAMPLE_BATCH)]
         return torch.cat(parts)
 
-    def __call__(self, generator: nn.Module, sample_latent: Callable[..., Tensor], step: int) -> dict[str, float]:
+    def __call__(self, generator: nn.Module, sample_latent: Callable[..., Tensor], step: int) -> Evaluation:
         frozen_g = copy.deepcopy(generator).eval().requires_grad_(False)
         samples = self.samples(frozen_g, sample_latent, step)
-        self.last_samples = samples
         gen = self.extractor(samples)
         ctx = MetricContext(dataset=self.dataset, samples=samples, gen=gen, real=self.real,
                             real_samples=self.real_samples, generator=frozen_g, sample_latent=sample_latent,
@@ -77,5 +94,5 @@ class Evaluator:
         for name in self.protocol.metrics:
             params = {**METRICS.meta(name).get("defaults", {}), **dict(self.protocol.metric_options.get(name, {}))}
             out.update({k: float(v) for k, v in METRICS.get(name)(ctx, **params).items()})
-        return out
+        return Evaluation(out, samples)
 

@@ -69,10 +69,11 @@ _add("d_norm", str, "batch", "Normalisation in D (the study tunes batch norm on/
 _add("g_norm", str, "batch", "Normalisation in G.", choices=("batch", "layer", "none"))
 _add("n_disc", int, 1, "D updates per G update (one training step = one D update).", scope="gan", low=1)
 _add("lambda", float, 10.0, "Weight of the gradient penalty.", scope="penalty", low=0.0)
-_add("clip", float, 0.01, "WGAN weight-clipping bound c.", scope="loss", low=0.0)
-_add("gamma", float, 0.75, "BEGAN diversity ratio γ.", scope="loss", low=0.0, high=1.0)
-_add("lambda_k", float, 1e-3, "BEGAN learning rate λ_k of the equilibrium term k_t.", scope="loss", low=0.0)
-_add("clip_k", bool, False, "BEGAN: clip k_t to [0, 1] as the BEGAN paper (the study does not).", scope="loss")
+# A loss's own parameters: their defaults are the loss's registration (losses.py), stated there only.
+_add("clip", float, None, "WGAN weight-clipping bound c.", scope="loss", low=0.0)
+_add("gamma", float, None, "BEGAN diversity ratio γ.", scope="loss", low=0.0, high=1.0)
+_add("lambda_k", float, None, "BEGAN learning rate λ_k of the equilibrium term k_t.", scope="loss", low=0.0)
+_add("clip_k", bool, None, "BEGAN: clip k_t to [0, 1] as the BEGAN paper (the study does not).", scope="loss")
 _add("ema", float, 0.0, "Decay of an exponential moving average of G's weights used for evaluation (0 = off).",
      low=0.0, high=1.0, high_open=True)
 _add("instance_noise", float, 0.0, "Std of Gaussian noise added to D's inputs, annealed linearly to 0.",

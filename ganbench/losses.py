@@ -1,6 +1,7 @@
 """GAN losses: one registry, one signature, no knowledge of architectures.
 
-A loss is built by ``LOSSES.get(name)(**params)`` and called as ``loss(d_real, d_fake) ->
+A loss is built by :func:`build_loss` (its own parameters from the hyperparameters, defaults from its
+registration — stated there only) and called as ``loss(d_real, d_fake) ->
 (d_loss, g_loss)``, where ``d_real``/``d_fake`` are the discriminator's per-sample scores (B,) on
 real and generated batches. The trainer back-propagates ``d_loss`` into D and ``g_loss`` into G.
 Hooks let the few stateful losses act: after each D update WGAN clips D's weights
@@ -94,7 +95,7 @@ class Wasserstein(GanLoss):
 @LOSSES.register("wgan", params={"clip": 0.01}, default_penalty="none",
                  description="WGAN (Arjovsky et al.): critic weights clipped to ±clip after every D step.")
 class WassersteinClipped(Wasserstein):
-    def __init__(self, clip: float = 0.01):
+    def __init__(self, clip: float):
         self.clip = float(clip)
 
     def constrain(self, parameter):
@@ -145,7 +146,7 @@ class Began(GanLoss):
     d_output = "reconstruction"
     rescores_after_step = True
 
-    def __init__(self, gamma: float = 0.75, lambda_k: float = 1e-3, clip_k: bool = False):
+    def __init__(self, gamma: float, lambda_k: float, clip_k: bool):
         self.gamma, self.lambda_k, self.clip_k, self.k = float(gamma), float(lambda_k), bool(clip_k), 0.0
 
     def terms(self, d_real, d_fake):

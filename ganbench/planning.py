@@ -5,7 +5,7 @@ from collections import OrderedDict
 from typing import Any
 
 from ganbench.specs import SuiteSpec
-from ganbench.suite import Expansion
+from ganbench.expand import Expansion
 
 
 def plan_table(spec: SuiteSpec, expansion: Expansion) -> dict[str, Any]:

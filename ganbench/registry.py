@@ -7,11 +7,27 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 from ganbench.errors import UnknownNameError
 
 T = TypeVar("T")
+
+
+def closest(name: str, candidates: Iterable[str], n: int = 1, cutoff: float = 0.5) -> list[str]:
+    """Up to ``n`` candidates close to ``name`` (difflib's similarity ≥ ``cutoff``), best first; a further
+    one only when it is about as close as the best: the one "did you mean" rule of every message."""
+    scored = sorted(((difflib.SequenceMatcher(None, name, c).ratio(), c) for c in dict.fromkeys(candidates)),
+                    key=lambda pair: -pair[0])
+    scored = [(r, c) for r, c in scored if r >= cutoff]
+    best = scored[0][0] if scored else 0.0
+    return [c for r, c in scored if r >= best - 0.1][:n]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """" — did you mean 'x'?" for the closest candidate, or "" when none is close."""
+    close = closest(name, candidates)
+    return f" — did you mean '{close[0]}'?" if close else ""
 
 
 @dataclass(frozen=True)
@@ -72,15 +88,9 @@ class Registry(Generic[T]):
         return self.entry(name).metadata
 
     def suggest(self, name: str, n: int = 2) -> list[str]:
-        """Up to ``n`` close names; a second one only when it is about as close as the best."""
-        scored = []
-        for candidate in list(self._entries) + list(self._aliases):
-            ratio = difflib.SequenceMatcher(None, name, candidate).ratio()
-            if ratio >= 0.5:
-                scored.append((ratio, self._aliases.get(candidate, candidate)))
-        scored.sort(key=lambda pair: -pair[0])
-        best = scored[0][0] if scored else 0.0
-        return list(dict.fromkeys(c for r, c in scored if r >= best - 0.1))[:n]
+        """Up to ``n`` close registered names (aliases count, reported as their entry): :func:`closest`."""
+        names = [self._aliases.get(c, c) for c in closest(name, list(self._entries) + list(self._aliases), n=2 * n)]
+        return list(dict.fromkeys(names))[:n]
 
     def names(self) -> list[str]:
         return sorted(self._entries)

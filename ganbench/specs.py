@@ -90,6 +90,9 @@ class RunSpec:
     evaluation: EvalProtocol
     #: revisions (above 1) of the code computing the run, see :mod:`ganbench.revisions`
     revisions: Mapping[str, int] = field(default_factory=lambda: frozen({}))
+    #: the phase's kind: "search" (a hyperparameter search) or "best_of" (the best setting retrained over
+    #: seeds); like the suite's name it does not change what the run computes, so it is not in run_id
+    role: str = "search"
 
     def to_dict(self) -> dict[str, Any]:
         out = {"suite": self.suite, "phase": self.phase, "dataset": self.dataset,
@@ -98,13 +101,14 @@ class RunSpec:
                "budget": self.budget.to_dict(), "evaluation": self.evaluation.to_dict()}
         if self.revisions:  # absent at revision 1 everywhere: older specs hash exactly as before
             out["revisions"] = thaw(self.revisions)
+        out["role"] = self.role
         return out
 
     @property
     def run_id(self) -> str:
-        """12 hex digits of SHA-256 over the canonical JSON of the spec, minus the suite's name."""
+        """12 hex digits of SHA-256 over the canonical JSON of the spec, minus the suite's name and role."""
         content = self.to_dict()
-        del content["suite"]
+        del content["suite"], content["role"]
         text = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -118,7 +122,7 @@ class RunSpec:
             evaluation=EvalProtocol(ev["extractor"], tuple(ev["metrics"]), int(ev["n_gen"]), int(ev["n_real"]),
                                     ev.get("split", "test"), frozen(ev.get("extractor_options")),
                                     frozen(ev.get("metric_options"))),
-            revisions=frozen(d.get("revisions")))
+            revisions=frozen(d.get("revisions")), role=d.get("role", "search"))
 
 
 # ---- the suite: what the YAML says, validated, before expansion ----

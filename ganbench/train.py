@@ -18,7 +18,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -32,13 +32,16 @@ from ganbench.penalties import PENALTIES, Penalty
 from ganbench.specs import RunSpec
 from ganbench.unroll import unrolled_critic
 
+if TYPE_CHECKING:
+    from ganbench.evaluate import Evaluation
+
 DIVERGENCE_CHECK_EVERY = 50  # steps between non-finite checks (each check syncs the device once)
 BEGAN_CODE_DIM = 64  # the study's BEGAN autoencoder code size (BEGAN.py: d_fc6, 64 units)
 VAE_MIN_STD = 1e-6  # VAE.encoder: σ = 1e-6 + softplus(·)
 VAE_PROB_CLIP = 1e-8  # VAE.build_model: the decoder's output clipped to [1e-8, 1 − 1e-8]
 VAE_LOG_EPS = 1e-8  # VAE.build_model: the KL's log(1e-8 + σ²)
 
-Evaluate = Callable[[nn.Module, Callable[..., Tensor], int], "dict[str, float]"]
+Evaluate = Callable[[nn.Module, Callable[..., Tensor], int], "Evaluation"]  # an Evaluator
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Outcome:
     diverged_at: int | None = None
     diverged_what: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    samples: Tensor | None = None  # the samples of the last evaluation, when one ran
 
 
 def latent_sampler(kind: str, z_dim: int, device: torch.device) -> Callable[..., Tensor]:
@@ -386,6 +390,7 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
     pending_losses: list[Tensor] = []
     log: dict[str, Any] = {"d": math.nan, "g": math.nan}
     extras: dict[str, float] = {}
+    samples: Tensor | None = None
     count_flops = compute["flops_per_step"] is None and start == 0  # measured on step 1: D, G and the rest
     tic = time.perf_counter()
     for step in range(start + 1, steps + 1):
@@ -427,7 +432,7 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
                 compute["steps"] = step
                 what = "non-finite loss" if bad is not None else "non-finite parameters"
                 return Outcome("diverged", history, run.G_ema or run.G, run.sample_latent, compute, run.D,
-                               diverged_at=step, diverged_what=what, extras=extras)
+                               diverged_at=step, diverged_what=what, extras=extras, samples=samples)
         if step in eval_steps:
             compute["train_seconds"] += time.perf_counter() - tic
             row: dict[str, Any] = {"step": step, "losses": {k: float(v) for k, v in log.items()},
@@ -435,7 +440,8 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
             row["losses"].update({k: float(v) for k, v in extras.items()})
             if evaluate is not None:
                 tic_eval = time.perf_counter()
-                row["metrics"] = evaluate(run.G_ema or run.G, run.sample_latent, step)
+                evaluation = evaluate(run.G_ema or run.G, run.sample_latent, step)
+                row["metrics"], samples = dict(evaluation.metrics), evaluation.samples
                 compute["eval_seconds"] += time.perf_counter() - tic_eval
             history.append(row)
             compute["steps"] = step
@@ -450,4 +456,5 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
                 checkpointing.on_history(history)
             tic = time.perf_counter()
     compute["steps"] = steps
-    return Outcome("done", history, run.G_ema or run.G, run.sample_latent, compute, run.D, extras=extras)
+    return Outcome("done", history, run.G_ema or run.G, run.sample_latent, compute, run.D, extras=extras,
+                   samples=samples)

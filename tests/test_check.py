@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_cli import ganbench_cli
+from helpers.cli import ganbench_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,9 +153,9 @@ def test_check_bad_baseline_is_exit_2(gate):
 # ---- entries that can fail (issue 20) -------------------------------------------------------------
 
 def _frame(values_by_model: dict[str, list[float]], metric: str):
-    from report_fixtures import make_record
+    from helpers.records import make_record
 
-    from ganbench.tables import records_to_frame
+    from ganbench.results.frame import records_to_frame
 
     recs = [make_record(model=model, seed=i, run_id=f"{model[:2]}{i:010d}".replace(" ", "x"),
                         history=[(100, {metric: v})])

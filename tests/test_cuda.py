@@ -13,8 +13,9 @@ from ganbench.evaluate import Evaluator
 from ganbench.nets import ARCHS
 from ganbench.train import Checkpointing, train
 
-from executor_helpers import ganbench, write_suite
-from spec_factory import run_spec
+from helpers.cli import ganbench_cli
+from helpers.runs import write_suite
+from helpers.specs import run_spec
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -96,7 +97,7 @@ def test_gpu_evaluation_agrees_with_cpu(tmp_path):
     for device in ("cpu", "cuda"):
         evaluator = Evaluator(spec.evaluation, dataset, device=device, cache_dir=tmp_path / device, seed=spec.seed)
         latent = lambda n, generator=None, device=device: torch.zeros(n, 1, device=device)
-        scores[device] = evaluator(FixedSamples(fixed), latent, 30)
+        scores[device] = dict(evaluator(FixedSamples(fixed), latent, 30).metrics)
     assert set(scores["cpu"]) == set(scores["cuda"])
     for key, value in scores["cpu"].items():
         assert scores["cuda"][key] == pytest.approx(value, rel=5e-3, abs=5e-3), key
@@ -104,7 +105,7 @@ def test_gpu_evaluation_agrees_with_cpu(tmp_path):
 
 def test_cli_runs_a_suite_on_the_gpu(tmp_path):
     write_suite(tmp_path)
-    proc = ganbench("run", "tiny.yaml", "--device", "cuda", "--workers", "auto", "--runs-per-gpu", "2",
+    proc = ganbench_cli("run", "tiny.yaml", "--device", "cuda", "--workers", "auto", "--runs-per-gpu", "2",
                         cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     results = [json.loads(p.read_text()) for p in (tmp_path / "results" / "tiny").glob("*/result.json")]

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from ganbench.suite import expand, parse
+from ganbench.expand import expand
+
+from ganbench.suite import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

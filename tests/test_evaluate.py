@@ -11,7 +11,7 @@ from ganbench.data import load_dataset
 from ganbench.evaluate import Evaluator
 from ganbench.train import build_networks, latent_sampler
 
-from spec_factory import run_spec
+from helpers.specs import run_spec
 
 N_GEN = 700  # more than one of the evaluator's sample batches, so batching shows in train mode
 RING = {"n_train": 2000, "n_test": N_GEN}
@@ -59,8 +59,8 @@ def test_the_evaluator_scores_g_in_eval_mode_and_leaves_its_statistics_alone(tmp
     G = generator_with_statistics(spec, dataset)
     before = copy.deepcopy(G.state_dict())
     prior = RecordingPrior(spec)
-    metrics = evaluator(G, prior, 7)
-    assert set(metrics) >= {"modes", "hq_share", "knn"}
+    evaluation = evaluator(G, prior, 7)
+    assert set(evaluation.metrics) >= {"modes", "hq_share", "knn"}
     assert G.training, "the caller's G was left in eval mode"
     for key, value in G.state_dict().items():
         assert torch.equal(value, before[key]), f"evaluating changed G's {key}"
@@ -70,7 +70,7 @@ def test_the_evaluator_scores_g_in_eval_mode_and_leaves_its_statistics_alone(tmp
     with torch.no_grad():
         expected = copy.deepcopy(G).eval()(z)
         in_train_mode = torch.cat([copy.deepcopy(G).train()(part) for part, _ in prior.calls])
-    samples = evaluator.last_samples
+    samples = evaluation.samples  # what the metrics were computed on, returned with them
     assert samples.shape == (N_GEN, 2)
     torch.testing.assert_close(samples, expected, rtol=1e-5, atol=1e-6)
     assert (samples - in_train_mode).abs().max() > 0.1  # the test can tell the two modes apart
@@ -85,8 +85,7 @@ def test_same_run_and_step_give_the_same_samples_and_others_do_not(tmp_path):
     prior = RecordingPrior(spec)
 
     def samples(ev, step):
-        ev(G, prior, step)
-        return ev.last_samples
+        return ev(G, prior, step).samples
 
     first = samples(evaluator, 40)
     torch.manual_seed(999)  # whatever training did to the global RNG in between
@@ -114,8 +113,8 @@ def test_the_runner_seeds_the_evaluator_with_the_runs_seed(tmp_path, monkeypatch
     """The runner builds the evaluator with run_seed = the spec's seed (else every seed of a study would
     be scored on the same latents only by accident of the default). Fails when run_seed is not passed."""
     import ganbench.evaluate as evaluate_module
-    from ganbench.runner import RunOptions, execute
-    from ganbench.store import Store
+    from ganbench.run_one import RunOptions, execute
+    from ganbench.results.store import Store
 
     seen = []
 

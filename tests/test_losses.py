@@ -22,7 +22,7 @@ def mean(values) -> float:
 
 
 def terms(name: str, **params):
-    d, g = LOSSES.get(name)(**params)(torch.tensor(REAL), torch.tensor(FAKE))
+    d, g = build_loss(name, params)(torch.tensor(REAL), torch.tensor(FAKE))
     return float(d), float(g)
 
 
@@ -143,13 +143,26 @@ def test_aliases_resolve():
 # ---------------------------------------------------------------- added after mutation testing (docs/testing.md)
 
 
-def test_constructor_defaults_are_the_registered_study_defaults():
-    """A loss built directly (``LOSSES.get(name)()``) gets the same parameters as one built from a
-    spec: WGAN clip 0.01; BEGAN γ 0.75, λ_k 1e-3, k unclipped (the study's values, lucic2018.md)."""
-    assert LOSSES.get("wgan")().clip == LOSSES.meta("wgan")["params"]["clip"] == 0.01
-    began = LOSSES.get("began")()
+def test_loss_parameter_defaults_are_stated_once_as_the_studys():
+    """The registration is the one place: a loss built with no parameters and a resolved spec both get
+    WGAN clip 0.01; BEGAN γ 0.75, λ_k 1e-3, k unclipped (the study's values); the hyperparameter registry
+    holds no second default and the constructors none at all."""
+    import inspect
+
+    from ganbench.hparams import HPARAMS, defaults_for
+
+    assert build_loss("wgan", {}).clip == LOSSES.meta("wgan")["params"]["clip"] == 0.01
+    began = build_loss("began", {})
     assert (began.gamma, began.lambda_k, began.clip_k) == (0.75, 1e-3, False)
     assert LOSSES.meta("began")["params"] == {"gamma": 0.75, "lambda_k": 1e-3, "clip_k": False}
+    for name in ("clip", "gamma", "lambda_k", "clip_k"):
+        assert HPARAMS.get(name).default is None
+    for name in ("wgan", "began"):
+        signature = inspect.signature(LOSSES.get(name).__init__)
+        assert all(p.default is inspect.Parameter.empty for p in list(signature.parameters.values())[1:])
+    params = tuple(LOSSES.meta("began")["params"])
+    resolved = defaults_for("gan", params, "none", dict(LOSSES.meta("began")["params"]))
+    assert {k: resolved[k] for k in params} == {"gamma": 0.75, "lambda_k": 1e-3, "clip_k": False}
 
 
 def test_began_logs_k_and_convergence_under_their_names():

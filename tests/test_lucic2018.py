@@ -14,7 +14,8 @@ import pytest
 
 from ganbench import lucic2018 as study
 from ganbench.specs import Distribution
-from ganbench.suite import expand, load, settings
+from ganbench.expand import expand, settings
+from ganbench.suite import load
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "suites" / "lucic.yaml"
@@ -155,6 +156,6 @@ def test_default_is_splits_known_to_the_departure_check_is_the_metrics():
 
 
 def test_failure_score_is_the_studys_nan_fid():
-    from ganbench.tables import STUDY_FAILURE_SCORE
+    from ganbench.results.study import STUDY_FAILURE_SCORE
 
     assert STUDY_FAILURE_SCORE["fid"] == study.NAN_FID == 31337.0

@@ -1,7 +1,9 @@
 """best_of: the setting a seed phase retrains is the source phase's best checkpoint, as compare_gan v1.0."""
 from ganbench.phases import best_lookup
-from ganbench.store import Store
-from ganbench.suite import expand, parse
+from ganbench.results.record import RunRecord
+from ganbench.results.store import Store
+from ganbench.expand import expand
+from ganbench.suite import parse
 
 SUITE = {"name": "p", "datasets": [{"name": "ring"}],
          "models": [{"name": "NS GAN", "loss": "ns", "arch": "mlp"}],
@@ -21,7 +23,9 @@ def test_best_of_takes_a_run_that_diverged_after_its_best_checkpoint(tmp_path):
     outcomes = [("done", 0.80), ("diverged", 0.55), ("done", 0.70), ("failed", None)]
     for run, (status, knn) in zip(wide, outcomes):
         store.begin(run)
-        store.write_result(run, {"status": status, "best": {} if knn is None else {"knn": knn}})
+        store.write_record(RunRecord(run_id=run.run_id, suite=run.suite, phase=run.phase, spec=run.to_dict(),
+                                     status=status, best={} if knn is None else {"knn": knn},
+                                     directions={"knn": False}))
     chosen = best_lookup(store, "p")("wide", "ring", "NS GAN", "knn")
     assert chosen == wide[1].to_dict()["hparams"]
     seeds = [r for r in expand(spec, best_lookup(store, "p")).runs if r.phase == "seeds"]

@@ -8,7 +8,8 @@ import yaml
 
 from ganbench.errors import SpecError
 from ganbench.specs import RunSpec
-from ganbench.suite import expand, parse, settings
+from ganbench.expand import expand, settings
+from ganbench.suite import parse
 
 BASE = {
     "name": "t",
@@ -145,6 +146,7 @@ def test_expansion_is_deterministic_and_run_ids_are_stable():
     assert len({r.run_id for r in a}) == len(a)
     content = a[0].to_dict()
     assert content.pop("suite") == "t"
+    assert content.pop("role") == "search"  # kept out of the hash like the suite name
     assert content == CANONICAL_FIRST_RUN
     assert a[0].run_id == _sha12(CANONICAL_FIRST_RUN)
 

@@ -10,9 +10,10 @@ import torch
 from ganbench.data import load_dataset
 from ganbench.losses import LOSSES
 from ganbench.nets import ARCHS
+from ganbench.evaluate import Evaluation
 from ganbench.train import Checkpointing, build_networks, generator_turn, latent_sampler, train
 
-from spec_factory import run_spec
+from helpers.specs import run_spec
 
 SMALL_IMAGES = {"dataset": "digits", "dataset_params": {"size": 8}}
 RING = {"dataset": "ring", "dataset_params": {"n_train": 2000, "n_test": 500}}
@@ -179,10 +180,12 @@ def test_evaluation_happens_at_every_evaluation_point():
 
     def evaluate(generator, sample_latent, step):
         calls.append(step)
-        return {"knn": 0.5}
+        return Evaluation({"knn": 0.5}, torch.full((3, 2), float(step)))
 
     out = train(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), evaluate=evaluate)
     assert calls == [4, 8, 10] and [h["step"] for h in out.history] == [4, 8, 10]
+    assert [h["metrics"] for h in out.history] == [{"knn": 0.5}] * 3
+    assert torch.equal(out.samples, torch.full((3, 2), 10.0))  # the last evaluation's samples
 
 
 def test_began_k_goes_negative_in_training_with_gamma_zero(monkeypatch):
@@ -606,7 +609,8 @@ def _ring_scores(loss: str, seed: int, hparams: dict):
     dataset = load_dataset(spec.dataset, dict(spec.dataset_params))
     evaluator = Evaluator(spec.evaluation, dataset, cache_dir=Path(os.environ["GANBENCH_CACHE"]))
     torch.manual_seed(spec.seed)
-    untrained = evaluator(build_networks(spec, dataset, None)[0], latent_sampler("normal", 2, torch.device("cpu")), 0)
+    untrained = evaluator(build_networks(spec, dataset, None)[0],
+                          latent_sampler("normal", 2, torch.device("cpu")), 0).metrics
     out = train(spec, dataset, evaluate=evaluator)
     assert out.status == "done"
     return spec, untrained, {k: max(h["metrics"][k] for h in out.history) for k in ("modes", "modes_1pct", "hq_share")}

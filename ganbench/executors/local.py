@@ -34,8 +34,8 @@ from ganbench.specs import RunSpec
 if TYPE_CHECKING:  # the real imports are deferred: a GPU worker must set CUDA_VISIBLE_DEVICES before torch loads
     from multiprocessing.process import BaseProcess
 
-    from ganbench.runner import RunOptions
-    from ganbench.store import Store
+    from ganbench.run_one import RunOptions
+    from ganbench.results.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def run_local(specs: Iterable[RunSpec], store: Store, options: RunOptions, slots
 def _run_in_process(specs: list[RunSpec], store: Store, options: RunOptions, slot: Slot,
                     on_done: OnDone | None) -> Counter:
     """One slot needs no process boundary: simplest to debug, and a crash here is the driver's own."""
-    from ganbench.runner import execute
+    from ganbench.run_one import execute
 
     opts = replace(options, device=slot.device if options.device == "cpu" else options.device,
                    threads=slot.threads or options.threads)
@@ -260,7 +260,7 @@ def record_lost_run(spec: RunSpec, store: Store, cause: str, device: str) -> str
 
 
 def _settle_locked(spec: RunSpec, store: Store, cause: str, device: str) -> str:
-    from ganbench import __version__
+    from ganbench.run_one import failed_record
 
     status = store.status(spec)
     if status == "running":
@@ -269,8 +269,7 @@ def _settle_locked(spec: RunSpec, store: Store, cause: str, device: str) -> str:
         return status
     message = f"{cause}; no checkpoint was written yet, so nothing to resume (retry: ganbench run --retry-failed)"
     store.write_error(spec, message + "\n")
-    store.write_result(spec, {"status": "failed", "error": message, "diverged_at": None,
-                              "ganbench_version": __version__, "device": device, "compute": {"device": device}})
+    store.write_record(failed_record(spec, message, device))
     log.warning("%s: %s", spec.run_id, message)
     return "failed"
 
@@ -285,8 +284,8 @@ def _worker_main(conn: Connection, slot: Slot, root: str, options: dict[str, Any
         os.environ["CUDA_VISIBLE_DEVICES"] = slot.visible_gpu  # before anything initialises CUDA
     import torch
 
-    from ganbench.runner import RunOptions, execute
-    from ganbench.store import Store
+    from ganbench.run_one import RunOptions, execute
+    from ganbench.results.store import Store
 
     torch.set_num_threads(slot.threads)
     store = Store(root)

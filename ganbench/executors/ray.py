@@ -28,8 +28,8 @@ from ganbench.errors import GanbenchError
 from ganbench.specs import RunSpec
 
 if TYPE_CHECKING:
-    from ganbench.runner import RunOptions
-    from ganbench.store import Store
+    from ganbench.run_one import RunOptions
+    from ganbench.results.store import Store
 
 RAY_MISSING = "the ray executor needs Ray: pip install 'ganbench[ray]'"
 
@@ -136,8 +136,8 @@ def _run_task(spec_dict: dict[str, Any], root: str, options: RunOptions) -> str:
     """One run inside a Ray worker, with as many torch threads as CPUs Ray gave the task."""
     import ray
 
-    from ganbench.runner import execute
-    from ganbench.store import Store
+    from ganbench.run_one import execute
+    from ganbench.results.store import Store
 
     if not Path(root).is_dir():
         raise GanbenchError(f"results directory {root} is not visible on node {socket.gethostname()}: on a "

@@ -13,13 +13,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
 
+from ganbench.atomic import atomic_write
 from ganbench.data.base import Dataset, Split
 from ganbench.features.base import FeatureExtractor, Features
 
@@ -71,21 +71,6 @@ def split_digest(split: Split, rows: int = DIGEST_ROWS) -> str:
         if split.labels is not None:
             digest.update(split.labels[index].to(torch.int64).numpy().tobytes())
     return digest.hexdigest()
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write ``path`` through ``write(handle)`` on a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def cached_array(cache_dir: Path, key_material: Mapping[str, Any],

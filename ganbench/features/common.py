@@ -1,13 +1,13 @@
 """Small pieces every extractor shares: option checking and batched, gradient-free inference."""
 from __future__ import annotations
 
-import difflib
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from ganbench.errors import GanbenchError
+from ganbench.registry import closest
 
 
 def extractor_options(extractor: str, options: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def extractor_options(extractor: str, options: Mapping[str, Any], defaults: Mapp
     if unknown:
         hints = []
         for key in unknown:
-            close = difflib.get_close_matches(key, list(defaults), n=1)
+            close = closest(key, defaults)
             hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
         raise GanbenchError(f"feature extractor '{extractor}' has no option {', '.join(hints)}; "
                             f"it takes: {', '.join(sorted(defaults)) or '(none)'}")

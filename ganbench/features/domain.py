@@ -23,10 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganbench.atomic import atomic_write
 from ganbench.data.base import BatchSampler, Dataset, DatasetInfo, Split
 from ganbench.errors import GanbenchError
 from ganbench.features.base import EXTRACTORS, ExtractorContext, Features
-from ganbench.features.cache import (CACHE_VERSION, atomic_write, canonical_json, dataset_identity, split_digest,
+from ganbench.features.cache import (CACHE_VERSION, canonical_json, dataset_identity, split_digest,
                                      stable_hash)
 from ganbench.features.common import extractor_options, positive_int, run_batched
 
@@ -288,5 +289,4 @@ def _safe(name: str) -> str:
 
 
 EXTRACTORS.add("domain", build_domain, data_kinds=("image", "vector"), has_logits=True,
-               layers={"pool": "penultimate", "logits": "logits"},
                description="small classifier trained by ganbench on the dataset's own labels (cached, seeded)")

@@ -126,11 +126,8 @@ def build_vgg16(ctx: ExtractorContext) -> FidelityExtractor:
 
 
 EXTRACTORS.add("dinov2", build_dinov2, data_kinds=("image",), has_logits=False,
-               layers={"pool": "dinov2", "logits": None},
                description="DINOv2 ViT (torch-fidelity dinov2-vit-*; default ViT-S/14, 384-d CLS embedding)")
 EXTRACTORS.add("clip", build_clip, data_kinds=("image",), has_logits=False,
-               layers={"pool": "clip", "logits": None},
                description="CLIP image encoder (torch-fidelity clip-*; default ViT-B/32, 512-d embedding)")
 EXTRACTORS.add("vgg16", build_vgg16, data_kinds=("image",), has_logits=False,
-               layers={"pool": "fc2_relu", "logits": None},
                description="VGG16 (torch-fidelity vgg16): 4096-d fc2 after ReLU")

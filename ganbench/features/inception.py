@@ -46,5 +46,4 @@ def build_inception(ctx: ExtractorContext) -> FidelityExtractor:
 
 
 EXTRACTORS.add("inception", build_inception, data_kinds=("image",), has_logits=True,
-               layers={"pool": POOL_LAYER, "logits": LOGITS_LAYER},
                description="Inception-v3 (torch-fidelity inception-v3-compat): 2048-d pool, 1008 unbiased logits")

@@ -30,5 +30,4 @@ def build_raw(ctx: ExtractorContext) -> RawExtractor:
 
 
 EXTRACTORS.add("raw", build_raw, data_kinds=("image", "vector"), has_logits=False,
-               layers={"pool": "input", "logits": None},
                description="the data itself, flattened (2D mixtures and other low-dimensional data)")

@@ -6,7 +6,7 @@ dataset, an extractor or a run.
 """
 from __future__ import annotations
 
-from ganbench.metrics.base import METRICS, MetricContext, higher_is_better
+from ganbench.metrics.base import METRICS, MetricContext, PrepareContext, higher_is_better
 from ganbench.metrics.fid import FrechetReference, fid, frechet_statistics
 from ganbench.metrics.inception_score import inception_score
 from ganbench.metrics.kid import kid
@@ -17,6 +17,7 @@ from ganbench.metrics.prdc import density_coverage
 from ganbench.metrics import polygon_pr as _polygon_pr  # registers the polygons' precision/recall  # noqa: F401
 
 __all__ = [
+    "PrepareContext",
     "METRICS", "MetricContext", "higher_is_better",
     "FrechetReference", "fid", "frechet_statistics", "inception_score", "kid", "knn_score", "mode_metrics",
     "precision_recall", "density_coverage",

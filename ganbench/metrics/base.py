@@ -8,7 +8,9 @@ Registration metadata:
                keys left out are unbounded. A regression gate needs them: a tolerance reaching past
                the bad end of the range can never fail;
   ``needs``:   subset of {"pool", "logits", "samples", "generator", "real"} (what the context must hold);
-  ``defaults``: default parameters; ``data_kinds``: ("image", "vector").
+  ``defaults``: default parameters; ``data_kinds``: ("image", "vector");
+  ``prepare``: optional ``prepare(ctx: PrepareContext) -> {cache key: value}``, run once per evaluator:
+               a metric owns its cached real side (FID's factorisation), found in ``MetricContext.cache``.
 """
 from __future__ import annotations
 
@@ -35,6 +37,15 @@ class MetricContext:
     device: torch.device = torch.device("cpu")
     seed: int = 0
     cache: dict[str, Any] = field(default_factory=dict)  # per-evaluation memo shared by metrics
+
+
+@dataclass(frozen=True)
+class PrepareContext:
+    """What a metric's ``prepare`` hook gets: the real features, and ``cached(what, compute)`` — arrays
+    stored on disk under ``what`` plus the identity of those real features, computed once."""
+
+    real: Features
+    cached: Callable[[Mapping[str, Any], Callable[[], Mapping[str, Any]]], dict[str, Any]]
 
 
 MetricFn = Callable[..., Mapping[str, float]]

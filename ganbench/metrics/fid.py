@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ganbench.metrics.base import METRICS, MetricContext
+from ganbench.metrics.base import METRICS, MetricContext, PrepareContext
 from ganbench.metrics.neighbours import as_matrix
 
 CACHE_KEY = "frechet_reference"  # where the registered metric keeps the real side in ``MetricContext.cache``
@@ -106,6 +106,12 @@ def fid(feat_a: Any, feat_b: Any) -> float:
     return FrechetReference.from_features(feat_a).distance_to_features(feat_b)
 
 
+def prepare_fid(ctx: PrepareContext) -> dict[str, Any]:
+    """FID's real side: the factorisation of the real features' statistics, cached on disk beside them."""
+    state = ctx.cached({"what": "frechet_reference"}, lambda: FrechetReference.from_features(ctx.real.pool).state())
+    return {CACHE_KEY: FrechetReference.from_state(state)}
+
+
 @METRICS.register(
     "fid",
     outputs={"fid": False},
@@ -113,10 +119,11 @@ def fid(feat_a: Any, feat_b: Any) -> float:
     needs=("pool", "real"),
     defaults={},
     data_kinds=("image", "vector"),
+    prepare=prepare_fid,
     description="Fréchet distance between Gaussians fitted to real and generated pool features (Heusel et al. 2017).",
 )
 def compute_fid(ctx: MetricContext) -> dict[str, float]:
-    """Uses the real-side factorisation from ``ctx.cache`` when the evaluator loaded one; else builds and stores it."""
+    """Uses the real side :func:`prepare_fid` cached (an evaluator runs it); else builds and stores it."""
     if ctx.gen is None or ctx.real is None:
         raise ValueError("fid needs generated and real pool features")
     ref = ctx.cache.get(CACHE_KEY)

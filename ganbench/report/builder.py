@@ -1,6 +1,6 @@
 """``build``: the tidy results frame → ``tables/``, ``figures/`` and a self-contained ``index.html``.
 
-The only function here that touches the disk; the numbers come from :mod:`ganbench.tables`,
+The only function here that touches the disk; the numbers come from :mod:`ganbench.results.study`,
 the pictures from :mod:`ganbench.report.figures` and :mod:`ganbench.report.samples`.
 """
 from __future__ import annotations
@@ -19,11 +19,10 @@ from ganbench.report.formats import to_html, to_latex, to_markdown
 from ganbench.report.html import Section, render_page
 from ganbench.report.style import FigureFile, add_panel, make_style
 from ganbench.report.views import metric_label, pairwise_view, summary_view
-from ganbench.tables import (
-    annotate_pools, attach_reference, budget_curve, known_direction, metric_direction,
-    metric_sort_key, model_order, pairwise_tests, reference_table, run_scores, run_table, summary,
-    values_at_score,
-)
+from ganbench.results.frame import directions, metric_direction, run_table
+from ganbench.results.names import metric_sort_key, model_order
+from ganbench.results.reference import attach_reference, reference_table
+from ganbench.results.study import annotate_pools, budget_curve, pairwise_tests, run_scores, summary, values_at_score
 
 __all__ = ["build"]
 
@@ -93,7 +92,7 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
           suites: Sequence[str] | None = None,
           unreadable: Sequence[tuple[Any, str]] | None = None, n_boot: int = 1000, seed: int = 0,
           budget_k: int | None = None, formats: Sequence[str] = ("png", "pdf")) -> Path:
-    """Write the report for ``df`` (from :func:`ganbench.tables.load_results`) under ``out_dir``.
+    """Write the report for ``df`` (from :func:`ganbench.results.load_results`) under ``out_dir``.
 
     ``metric`` drives the budget curves, distributions, tests and the headline table (every
     metric with a known direction still goes into ``tables/summary.csv``). ``reference`` adds
@@ -110,7 +109,7 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     if present and metric not in present:
         raise GanbenchError(f"metric '{metric}' is in none of these runs (present: {', '.join(present)})")
     try:
-        higher = metric_direction(metric)
+        higher = metric_direction(frame, metric)
     except ValueError as err:
         raise GanbenchError(str(err)) from None
     multi = frame["suite"].nunique() > 1
@@ -124,7 +123,8 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     # ---- numbers
     runs = add_panel(run_table(frame), multi)
     scores = annotate_pools(add_panel(run_scores(frame, metric), multi))
-    metrics = [metric] + [m for m in present if m != metric and known_direction(m)]
+    known = directions(frame)
+    metrics = [metric] + [m for m in present if m != metric and m in known]
     table = summary(frame, metrics=metrics, n_boot=n_boot, seed=seed)
     if ref is not None:
         table = attach_reference(table, ref)

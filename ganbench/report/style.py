@@ -16,7 +16,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ganbench.tables import model_order
+from ganbench.results.names import model_order
 
 __all__ = ["Style", "make_style", "add_panel", "panel_grid", "slug", "incomplete_note",
            "FigureFile", "save_figure"]

@@ -1,6 +1,6 @@
 """Which columns of the summary and pairwise frames a reader sees, formatted and with bold bests.
 
-The frames from :mod:`ganbench.tables` keep every number (they are also written as CSV); these
+The frames from :mod:`ganbench.results.study` keep every number (they are also written as CSV); these
 views choose the study's headline columns and decide once which cell is best, so Markdown,
 LaTeX and HTML agree.
 """
@@ -50,7 +50,7 @@ def _starts(groups: Sequence[tuple]) -> set[int]:
 
 def summary_view(table: pd.DataFrame, metric: str, higher: bool, *,
                  with_suite: bool | None = None, level: float = 0.95) -> Table:
-    """The study's headline table for ``metric`` from :func:`ganbench.tables.summary` output.
+    """The study's headline table for ``metric`` from :func:`ganbench.results.study.summary` output.
 
     Bold marks the best value per column within a dataset (and suite); numbers are never compared
     across datasets. A ``published_fid_*`` column (see ``attach_reference``) becomes "Published".
@@ -119,7 +119,7 @@ def format_p(p: Any) -> str:
 
 def pairwise_view(pairs: pd.DataFrame, metric: str, *, with_suite: bool | None = None,
                   alpha: float = 0.05) -> Table:
-    """Pairwise comparisons from :func:`ganbench.tables.pairwise_tests`; bold: Holm p < ``alpha``."""
+    """Pairwise comparisons from :func:`ganbench.results.study.pairwise_tests`; bold: Holm p < ``alpha``."""
     with_suite = (pairs["suite"].nunique() > 1 if "suite" in pairs.columns else False) \
         if with_suite is None else with_suite
     keys = (["suite"] if with_suite else []) + ["dataset"]

@@ -170,7 +170,9 @@ def test_unknown_option_and_vector_data_are_refused_before_loading(tmp_path: Pat
 def test_registry_metadata() -> None:
     meta = EXTRACTORS.meta("inception")
     assert meta["has_logits"] is True and meta["data_kinds"] == ("image",)
-    assert meta["layers"] == {"pool": "2048", "logits": "logits_unbiased"}
+    from ganbench.features.inception import LOGITS_LAYER, POOL_LAYER
+
+    assert (POOL_LAYER, LOGITS_LAYER) == ("2048", "logits_unbiased")
 
 
 def test_only_known_keywords_reach_torch_fidelity() -> None:

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from executor_helpers import (BASE_SUITE, assert_same_training, ganbench, lock_owner, run_dirs, start_ganbench,
-                              write_suite)
+from helpers.cli import ganbench_cli, start_ganbench
+from helpers.runs import BASE_SUITE, assert_same_training, lock_owner, run_dirs, write_suite
 from ganbench.executors.local import Slot, describe_exit, plan_slots, run_local
-from ganbench.runner import RunOptions
-from ganbench.store import Store
-from ganbench.suite import expand, load
+from ganbench.run_one import RunOptions
+from ganbench.results.store import Store
+from ganbench.expand import expand
+from ganbench.suite import load
 
 
 def test_auto_on_cpu_is_one_single_thread_worker_per_core():
@@ -93,16 +94,16 @@ def test_a_dead_worker_fails_or_pauses_its_run_and_the_grid_goes_on(tmp_path):
     assert f"{paused_id}: worker process died (signal 11: SIGSEGV" in err
     assert "resumes from its last checkpoint" in err
 
-    status = ganbench("status", suite, "--results", results, cwd=tmp_path)
-    assert "4 runs: 2 done, 1 running, 0 diverged, 1 failed, 0 pending" in status.stdout
+    status = ganbench_cli("status", suite, "--results", results, cwd=tmp_path)
+    assert "4 runs: 2 done, 0 diverged, 1 failed, 1 running, 0 pending" in status.stdout
     assert f"failed   {failed_id}" in status.stdout and "signal 9: SIGKILL" in status.stdout
     assert f"running  {paused_id}" in status.stdout and "resumes on the next run" in status.stdout
 
-    resumed = ganbench(*args, cwd=tmp_path)  # the paused run resumes; the failed one waits for --retry-failed
+    resumed = ganbench_cli(*args, cwd=tmp_path)  # the paused run resumes; the failed one waits for --retry-failed
     assert resumed.returncode == 0 and resumed.stdout.strip() == "finished: 1 done", resumed.stderr
     history = [json.loads(line) for line in (results / "tiny" / paused_id / "history.jsonl").read_text().splitlines()]
     assert [row["step"] for row in history] == [200, 400, 600]
-    retried = ganbench(*args, "--retry-failed", cwd=tmp_path)
+    retried = ganbench_cli(*args, "--retry-failed", cwd=tmp_path)
     assert retried.returncode == 0 and retried.stdout.strip() == "finished: 1 done", retried.stderr
     assert not (results / "tiny" / failed_id / "error.txt").exists()
 
@@ -110,9 +111,9 @@ def test_a_dead_worker_fails_or_pauses_its_run_and_the_grid_goes_on(tmp_path):
 def test_an_in_process_run_gives_the_caller_its_thread_count_back(tmp_path):
     import torch
 
-    from ganbench.runner import execute
+    from ganbench.run_one import execute
 
-    from spec_factory import run_spec
+    from helpers.specs import run_spec
 
     spec = run_spec(steps=5, dataset_params={"n_train": 500, "n_test": 200})
     before = torch.get_num_threads()

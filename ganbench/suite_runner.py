@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ganbench.phases import best_lookup
-from ganbench.runner import RunOptions
+from ganbench.results.record import FINISHED, RunRecord
+from ganbench.results.store import Store, scan
+from ganbench.run_one import RunOptions
 from ganbench.specs import RunSpec, SuiteSpec
-from ganbench.store import FINISHED, Store, scan
-from ganbench.suite import Expansion, expand
+from ganbench.expand import Expansion, expand
 
 
 def resolve_device(device: str) -> str:
@@ -44,7 +45,7 @@ def todo(runs: tuple[RunSpec, ...], store: Store, retry_failed: bool) -> list[Ru
 def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "1", device: str = "auto", executor: str = "local",
               address: str | None = None, data_root: str | None = None, download: bool = False,
               cache_dir: str | None = None, retry_failed: bool = False, runs_per_gpu: int = 1,
-              progress: bool = True) -> Counter:
+              progress: bool = True, keep_checkpoints: bool = False) -> Counter:
     """Run until every run of every phase is finished (or failed); returns counts of the statuses reached."""
     from tqdm.auto import tqdm
 
@@ -54,7 +55,7 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "1", device: str 
         device = resolve_device(device)
     preflight(spec, data_root, download)
     options = RunOptions(device=device, data_root=data_root, download=download, cache_dir=cache_dir,
-                         retry_failed=retry_failed)
+                         retry_failed=retry_failed, keep_checkpoints=keep_checkpoints)
     counts: Counter = Counter()
     attempted: set[str] = set()
     while True:
@@ -88,8 +89,17 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "1", device: str 
     return counts
 
 
-def _label(spec: dict[str, Any]) -> str:
+def _label(spec: Mapping[str, Any]) -> str:
     return f"{spec['phase']}/{spec['dataset']}/{spec['model']['name']}/setting {spec['setting']}/seed {spec['seed']}"
+
+
+def _why(record: RunRecord | None) -> str | None:
+    """Why a run is where it is: its failure, or its divergence's cause and step."""
+    if record is None:
+        return None
+    if record.status == "diverged" and record.diverged_cause:
+        return f"{record.diverged_cause} at step {record.diverged_at}"
+    return record.error
 
 
 def suite_status(spec: SuiteSpec, store: Store, expansion: Expansion) -> list[dict[str, Any]]:
@@ -97,8 +107,7 @@ def suite_status(spec: SuiteSpec, store: Store, expansion: Expansion) -> list[di
     rows = []
     for run in expansion.runs:
         status = store.status(run)
-        result = store.result(run) or {}
-        why = result.get("error")
+        why = _why(store.record(run)) if status in ("failed", "diverged") else None
         if status == "running":
             owner = store.lock_owner(run)
             why = f"owned by pid {owner['pid']} on {owner['host']}" if owner else "interrupted; resumes on the next run"
@@ -115,7 +124,7 @@ def dir_status(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise GanbenchError(f"{path}: neither a suite file nor a results directory")
     found = scan(path)
-    rows = [{"run_id": r["run_id"], "status": r["status"], "label": _label(r["spec"]), "why": r.get("error")}
+    rows = [{"run_id": r.run_id, "status": r.status, "label": _label(r.spec), "why": _why(r)}
             for r in found.records]
     rows += [{"run_id": p.name, "status": "failed", "label": str(p), "why": f"unreadable record: {why}"}
              for p, why in found.unreadable]

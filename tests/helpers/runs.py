@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -38,21 +36,6 @@ def write_suite(directory: Path, **changes: Any) -> Path:
     return path
 
 
-def cli_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONWARNINGS": "ignore"}
-
-
-def ganbench(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """The real command line, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "ganbench.cli", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env=cli_env(), timeout=timeout)
-
-
-def start_ganbench(*args: str | Path, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "ganbench.cli", *map(str, args)], cwd=cwd, env=cli_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 def run_dirs(suite_dir: Path) -> dict[str, Path]:
     """Run directories by run_id (none before the suite's first run starts)."""
     return {p.name: p for p in sorted(suite_dir.iterdir()) if p.is_dir()} if suite_dir.exists() else {}
@@ -83,7 +66,9 @@ def read_intact(suite_dir: Path) -> dict[str, dict[str, Any]]:
         result = json.loads((run_dir / "result.json").read_text())
         assert result["run_id"] == run_id
         has_history = (run_dir / "history.jsonl").exists()
-        assert has_history or result["status"] == "failed", f"{run_id}: a {result['status']} run without history"
+        # history.jsonl is written at each evaluation: only a run that failed or diverged before its first has none
+        assert has_history or result["status"] in ("failed", "diverged"), f"{run_id}: a done run without history"
+        assert has_history or not result.get("best"), f"{run_id}: scores without a history"
         lines = (run_dir / "history.jsonl").read_text().splitlines() if has_history else []
         history = [json.loads(line) for line in lines]
         steps = [row["step"] for row in history]

@@ -5,19 +5,19 @@ parameter becomes ``diverged``; either way the caller's grid goes on.
 """
 from __future__ import annotations
 
-import math
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 
 from ganbench import __version__
 from ganbench.errors import GanbenchError
+from ganbench.results.record import FINISHED, RunRecord, best_over
+from ganbench.results.store import Store
 from ganbench.specs import RunSpec
-from ganbench.store import FINISHED, Store
 
 
 @dataclass(frozen=True)
@@ -28,23 +28,14 @@ class RunOptions:
     cache_dir: str | None = None
     retry_failed: bool = False
     threads: int | None = None  # torch intra-op threads for this run (None: leave as is)
+    keep_checkpoints: bool = False  # keep a finished run's resumable training checkpoint (ckpt.pt)
 
 
-def _best(history: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, int]]:
-    from ganbench.metrics.base import higher_is_better
-
-    best: dict[str, float] = {}
-    best_step: dict[str, int] = {}
-    for row in history:
-        for key, value in row.get("metrics", {}).items():
-            if value is None or not math.isfinite(value):
-                continue
-            up = higher_is_better(key)
-            if up is None:
-                continue
-            if key not in best or (value > best[key] if up else value < best[key]):
-                best[key], best_step[key] = value, row["step"]
-    return best, best_step
+def failed_record(spec: RunSpec, error: str, device: str, seconds: float | None = None) -> RunRecord:
+    """The record of a run that failed before it finished (an exception, or a lost process)."""
+    compute = {"device": device} if seconds is None else {"seconds": seconds, "device": device}
+    return RunRecord(run_id=spec.run_id, suite=spec.suite, phase=spec.phase, role=spec.role, spec=spec.to_dict(),
+                     status="failed", error=error, compute=compute, ganbench_version=__version__)
 
 
 def execute(spec: RunSpec, store: Store, options: RunOptions = RunOptions(),
@@ -83,8 +74,6 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
 
     store.begin(spec)
     tic = time.perf_counter()
-    base = {"status": "failed", "error": None, "diverged_at": None, "ganbench_version": __version__,
-            "device": options.device}
     try:
         device = torch.device(options.device)
         dataset = load_dataset(spec.dataset, dict(spec.dataset_params), data_root=options.data_root,
@@ -95,23 +84,27 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
                                       load=lambda: store.load_checkpoint(spec),
                                       on_history=lambda history: store.write_history(spec, history))
         outcome = train(spec, dataset, device=device, evaluate=evaluator, checkpointing=checkpointing,
-                        progress=progress)
-        store.write_history(spec, outcome.history)
+                        progress=progress)  # history.jsonl is written at every evaluation (on_history)
         samples_file = None
         if outcome.status == "done":
-            last = getattr(evaluator, "last_samples", None)
-            if last is None:
-                last = evaluator.samples(outcome.generator.eval(), outcome.sample_latent, spec.budget.steps)
-            samples_file = store.write_samples(spec, last)
-        best, best_step = _best(outcome.history)
+            samples = outcome.samples
+            if samples is None:  # resumed after its last evaluation: draw them as that evaluation did
+                samples = evaluator.samples(outcome.generator.eval(), outcome.sample_latent, spec.budget.steps)
+            samples_file = store.write_samples(spec, samples)
+        directions = evaluator.directions
+        best, best_step = best_over(outcome.history, directions)
         final = outcome.history[-1].get("metrics", {}) if outcome.history else {}
-        compute = {**outcome.compute, "seconds": time.perf_counter() - tic, "device": str(device)}
-        store.write_result(spec, {
-            **base, "status": outcome.status, "diverged_at": outcome.diverged_at,
-            "error": outcome.diverged_what, "final": final, "best": best, "best_step": best_step,
-            "compute": compute, "protocol": evaluator.record,
-            "samples": samples_file if samples_file == "samples.png" else None,
-            "samples_2d": samples_file if samples_file == "samples.npy" else None})
+        centres = dataset.info.extras.get("centres") if dataset.info.kind == "vector" else None
+        record = RunRecord(
+            run_id=spec.run_id, suite=spec.suite, phase=spec.phase, role=spec.role, spec=spec.to_dict(),
+            status=outcome.status, diverged_at=outcome.diverged_at, diverged_cause=outcome.diverged_what,
+            final=final, best=best, best_step=best_step, directions=directions,
+            compute={**outcome.compute, "seconds": time.perf_counter() - tic, "device": str(device)},
+            protocol=evaluator.record, samples=samples_file,
+            mode_centres=tuple(tuple(float(v) for v in c) for c in centres) if centres is not None else None,
+            ganbench_version=__version__)
+        store.write_record(record)
+        store.finish(spec, outcome.generator.state_dict(), keep_checkpoint=options.keep_checkpoints)
         return outcome.status
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -119,6 +112,5 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
         text = traceback.format_exc()
         store.write_error(spec, text)
         message = str(err) if isinstance(err, GanbenchError) else f"{type(err).__name__}: {err}"
-        store.write_result(spec, {**base, "error": message,
-                                  "compute": {"seconds": time.perf_counter() - tic, "device": options.device}})
+        store.write_record(failed_record(spec, message, options.device, time.perf_counter() - tic))
         return "failed"

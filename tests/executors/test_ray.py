@@ -13,13 +13,17 @@ import time
 
 import pytest
 
-from executor_helpers import (BASE_SUITE, DIVERGING_MODEL, assert_same_training, ganbench, lock_owner, read_intact,
-                              run_dirs, write_suite)
+from helpers.cli import ganbench_cli
+from helpers.runs import (BASE_SUITE, DIVERGING_MODEL, assert_same_training, lock_owner, read_intact, run_dirs,
+                           write_suite)
 from ganbench.errors import GanbenchError
-from ganbench.execution import run_suite
-from ganbench.runner import RunOptions
-from ganbench.store import Store
-from ganbench.suite import expand, load
+from ganbench.suite_runner import run_suite
+from ganbench.run_one import RunOptions
+from ganbench.results.store import Store
+from ganbench.expand import expand
+
+# Three runs that finish and one that diverges: both statuses must come back the same through Ray.
+from ganbench.suite import load
 
 # Three runs that finish and one that diverges: both statuses must come back the same through Ray.
 RAY_SUITE = {"name": "rayed", "models": [*BASE_SUITE["models"], DIVERGING_MODEL], "seeds": 1,
@@ -64,7 +68,7 @@ def test_ray_executor_matches_the_local_executor(ray_instance, suite_and_local, 
 @requires_ray
 def test_cli_with_ray_executor_matches_the_local_executor(suite_and_local, tmp_path):
     work, suite = suite_and_local
-    proc = ganbench("run", suite, "--results", tmp_path / "results", "--device", "cpu", "--executor", "ray", cwd=work)
+    proc = ganbench_cli("run", suite, "--results", tmp_path / "results", "--device", "cpu", "--executor", "ray", cwd=work)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "finished: 1 diverged, 2 done"
     assert_same_training(tmp_path / "results" / "rayed", work / "local" / "rayed")

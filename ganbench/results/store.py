@@ -1,13 +1,14 @@
 """The only reader and writer of ``results/``.
 
-Layout: ``<root>/<suite>/<run_id>/`` holding ``spec.json`` (the resolved RunSpec), ``result.json``
-(status, metrics, compute, protocol), ``history.jsonl`` (one line per evaluation point), ``samples.png``
-(and ``samples.npy`` for 2D data), ``ckpt.pt`` (the latest checkpoint, for exact resume),
-``error.txt`` (traceback of a failed run) and ``lock`` (owner of a run being trained).
+Layout: ``<root>/<suite>/<run_id>/`` holding ``spec.json`` (the resolved RunSpec), ``result.json`` (the
+run's :class:`~ganbench.results.record.RunRecord`), ``history.jsonl`` (one line per evaluation point),
+``samples.png`` (or ``samples.npy`` for 2D data), ``ckpt.pt`` (the latest training checkpoint, for exact
+resume, while the run trains), ``generator.pt`` (a finished run's G — the EMA copy when on — for
+sampling later), ``error.txt`` (traceback of a failed run) and ``lock`` (owner of a run being trained).
 
-Every write is atomic (temp file in the same folder + ``os.replace``), so a kill at any instant leaves
-the old file or the new one, never a torn one. Locks carry pid, host and a heartbeat; a lock whose
-owner is dead (same host) or whose heartbeat is stale (any host) is taken over.
+Every write is atomic (:mod:`ganbench.atomic`), so a kill at any instant leaves the old file or the new
+one, never a torn one. Locks carry pid, host and a heartbeat; a lock whose owner is dead (same host) or
+whose heartbeat is stale (any host) is taken over. torch is imported only by the calls that need it.
 """
 from __future__ import annotations
 
@@ -16,47 +17,26 @@ import io
 import json
 import os
 import socket
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import torch
-
+from ganbench.atomic import atomic_write_bytes, atomic_write_json
+from ganbench.results.record import (CHECKPOINT, ERROR, FINISHED, GENERATOR, HISTORY, LOCK, RESULT, SPEC, STATUSES,
+                                     RunRecord, status_from_files)
 from ganbench.specs import RunSpec
 
-FINISHED = ("done", "diverged")  # never retrained
-STATUSES = ("done", "diverged", "failed", "running", "pending")
-SPEC, RESULT, HISTORY, CHECKPOINT, LOCK, ERROR = ("spec.json", "result.json", "history.jsonl", "ckpt.pt", "lock",
-                                                  "error.txt")
+__all__ = ["FINISHED", "STATUSES", "Scan", "Store", "atomic_write_bytes", "atomic_write_json", "read_record", "scan"]
+
 HEARTBEAT_S = 10.0
 STALE_AFTER_S = 120.0  # a lock not touched for this long belongs to a dead or hung driver
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, allow_nan=True) + "\n").encode())
-
-
 @dataclass
 class Scan:
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[RunRecord] = field(default_factory=list)
     unreadable: list[tuple[Path, str]] = field(default_factory=list)
 
 
@@ -70,18 +50,14 @@ class Store:
     def run_dir(self, spec: RunSpec) -> Path:
         return self.root / spec.suite / spec.run_id
 
-    def result(self, spec: RunSpec) -> dict[str, Any] | None:
-        try:
-            return json.loads((self.run_dir(spec) / RESULT).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
+    def record(self, spec: RunSpec) -> RunRecord | None:
+        """The run's stored record (None before it started); see :func:`read_record`."""
+        run_dir = self.run_dir(spec)
+        return read_record(run_dir) if (run_dir / SPEC).exists() else None
 
     def status(self, spec: RunSpec) -> str:
         """done / diverged / failed / running (partial, resumable) / pending (never started)."""
-        result = self.result(spec)
-        if result is not None:
-            return result["status"]
-        return "running" if (self.run_dir(spec) / CHECKPOINT).exists() else "pending"
+        return status_from_files(self.run_dir(spec))
 
     # ---- writes
     def begin(self, spec: RunSpec) -> Path:
@@ -94,13 +70,14 @@ class Store:
         text = "".join(json.dumps(row, sort_keys=True) + "\n" for row in history)
         atomic_write_bytes(self.run_dir(spec) / HISTORY, text.encode())
 
-    def write_result(self, spec: RunSpec, result: dict[str, Any]) -> None:
-        atomic_write_json(self.run_dir(spec) / RESULT, {"run_id": spec.run_id, **result})
+    def write_record(self, record: RunRecord) -> None:
+        """The one writer of ``result.json``."""
+        atomic_write_json(self.root / record.suite / record.run_id / RESULT, record.to_json())
 
     def write_error(self, spec: RunSpec, text: str) -> None:
         atomic_write_bytes(self.run_dir(spec) / ERROR, text.encode())
 
-    def write_samples(self, spec: RunSpec, samples: torch.Tensor) -> str:
+    def write_samples(self, spec: RunSpec, samples: "torch.Tensor") -> str:
         """A grid image for image data, the points as ``.npy`` for vector data; returns the file name."""
         import numpy as np
 
@@ -119,15 +96,39 @@ class Store:
         return "samples.png"
 
     def save_checkpoint(self, spec: RunSpec, state: dict[str, Any]) -> None:
+        import torch
+
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write_bytes(self.run_dir(spec) / CHECKPOINT, buffer.getvalue())
 
     def load_checkpoint(self, spec: RunSpec) -> dict[str, Any] | None:
+        import torch
+
         path = self.run_dir(spec) / CHECKPOINT
         if not path.exists():
             return None
         return torch.load(path, map_location="cpu", weights_only=True)
+
+    def finish(self, spec: RunSpec, generator_state: dict[str, Any] | None, keep_checkpoint: bool = False) -> None:
+        """What a finished run keeps: G's weights (``generator.pt``, the network that was evaluated) and
+        its record; the resumable training checkpoint (G, D, both optimizers) goes unless asked to stay."""
+        import torch
+
+        if generator_state is not None:
+            buffer = io.BytesIO()
+            torch.save(generator_state, buffer)
+            atomic_write_bytes(self.run_dir(spec) / GENERATOR, buffer.getvalue())
+        if not keep_checkpoint:
+            with contextlib.suppress(FileNotFoundError):
+                (self.run_dir(spec) / CHECKPOINT).unlink()
+
+    def load_generator(self, spec: RunSpec) -> dict[str, Any] | None:
+        """A finished run's generator weights (a state dict), or None."""
+        import torch
+
+        path = self.run_dir(spec) / GENERATOR
+        return torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
 
     def reset(self, spec: RunSpec) -> None:
         """Forget a failed run's outcome so it is attempted again (``--retry-failed``)."""
@@ -236,23 +237,21 @@ def _heartbeat(path: Path, stop: threading.Event) -> None:
             os.utime(path)
 
 
-def _read_record(run_dir: Path) -> dict[str, Any]:
+def read_record(run_dir: Path, with_history: bool = True) -> RunRecord:
+    """The :class:`RunRecord` of one run directory: spec, result (any version) and history, its status
+    by :func:`~ganbench.results.record.status_from_files`. ``with_history=False`` skips the history
+    (a lookup of best values needs only the record)."""
     spec = json.loads((run_dir / SPEC).read_text())
     result_path = run_dir / RESULT
-    result = json.loads(result_path.read_text()) if result_path.exists() else {
-        "status": "running" if (run_dir / CHECKPOINT).exists() or (run_dir / HISTORY).exists() else "pending"}
+    result = json.loads(result_path.read_text()) if result_path.exists() else None
     history: list[dict[str, Any]] = []
-    if (run_dir / HISTORY).exists():
+    if with_history and (run_dir / HISTORY).exists():
         history = [json.loads(line) for line in (run_dir / HISTORY).read_text().splitlines() if line.strip()]
-    record = {"run_id": run_dir.name, "suite": spec["suite"], "phase": spec["phase"], "spec": spec,
-              "history": history, "error": None, "diverged_at": None, "final": {}, "best": {}, "best_step": {},
-              "compute": {}, "protocol": {}, "samples": None, "samples_2d": None}
-    record.update({k: v for k, v in result.items() if k not in ("run_id",)})
-    record["_dir"] = str(run_dir)
-    return record
+    return RunRecord.from_json(result, spec, history=history, run_dir=run_dir, run_id=run_dir.name,
+                               status=status_from_files(run_dir))
 
 
-def scan(root: str | Path) -> Scan:
+def scan(root: str | Path, with_history: bool = True) -> Scan:
     """Every run record under ``root`` (a results dir, one suite's dir, or one run's dir)."""
     root = Path(root)
     out = Scan()
@@ -262,7 +261,7 @@ def scan(root: str | Path) -> Scan:
         run_dirs = sorted(p.parent for p in root.glob(f"*/{SPEC}")) + sorted(p.parent for p in root.glob(f"*/*/{SPEC}"))
     for run_dir in run_dirs:
         try:
-            out.records.append(_read_record(run_dir))
-        except (OSError, ValueError, KeyError) as err:
+            out.records.append(read_record(run_dir, with_history))
+        except (OSError, ValueError, KeyError, TypeError) as err:
             out.unreadable.append((run_dir, f"{type(err).__name__}: {err}"))
     return out

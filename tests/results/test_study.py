@@ -1,4 +1,4 @@
-"""Known-answer tests for ganbench.tables: the frame, run scores, summaries, budget curves, tests."""
+"""Known-answer tests for ganbench.results: the frame, run scores, summaries, budget curves, tests."""
 from __future__ import annotations
 
 import itertools
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ganbench import tables as T
-from report_fixtures import make_record, scored_record
+from ganbench.results import frame, names, reference, stats, study
+from helpers.records import make_record, scored_record
 
 
 # --------------------------------------------------------------------------------------------
@@ -43,7 +43,7 @@ def brute_expected_min(values, k):
 
 def test_frame_has_one_row_per_run_metric_point_and_keeps_empty_runs():
     recs = known_study()
-    df = T.records_to_frame(recs)
+    df = frame.records_to_frame(recs)
     expected_rows = sum(max(1, sum(len(p["metrics"]) for p in r["history"])) for r in recs)
     assert len(df) == expected_rows
     assert df["run_id"].nunique() == len(recs)
@@ -66,7 +66,7 @@ def test_frame_has_one_row_per_run_metric_point_and_keeps_empty_runs():
 
 def test_is_final_marks_last_point_only():
     rec = make_record(history=[(500, {"fid": 3.0, "knn": 0.9}), (1000, {"fid": 2.0, "knn": 0.8})])
-    df = T.records_to_frame([rec])
+    df = frame.records_to_frame([rec])
     finals = df[df["is_final"]]
     assert sorted(finals["step"].tolist()) == [1000, 1000]
     assert set(df.loc[~df["is_final"], "step"]) == {500}
@@ -75,31 +75,34 @@ def test_is_final_marks_last_point_only():
 def test_final_only_record_and_duplicates_and_empty():
     rec = make_record(history=[])
     rec["final"] = {"fid": 7.0}
-    df = T.records_to_frame([rec, dict(rec)])
+    df = frame.records_to_frame([rec, dict(rec)])
     assert len(df) == 1 and df["value"].iloc[0] == 7.0 and df.attrs["duplicates"] == 1
-    empty = T.records_to_frame([])
+    empty = frame.records_to_frame([])
     assert empty.empty and {"metric", "value", "run_id", "complete"} <= set(empty.columns)
-    assert T.summary(empty).empty
+    assert study.summary(empty).empty
 
 
 def test_non_numeric_metric_values_become_nan():
     rec = make_record(history=[(10, {"fid": 3.0, "mode_counts": [1, 2, 3], "flag": None})])
-    df = T.records_to_frame([rec]).set_index("metric")
+    df = frame.records_to_frame([rec]).set_index("metric")
     assert df.loc["fid", "value"] == 3.0
     assert np.isnan(df.loc["mode_counts", "value"]) and np.isnan(df.loc["flag", "value"])
 
 
 def test_paths_are_resolved_against_run_dir(tmp_path):
-    rec = make_record(history=[(1, {"fid": 1.0})], run_dir=tmp_path, samples="samples.png",
-                      samples_2d="samples.npy", dataset_params={"modes": 8})
-    df = T.records_to_frame([rec])
-    assert df["samples"].iloc[0] == str(tmp_path / "samples.png")
-    assert df["samples_2d"].iloc[0] == str(tmp_path / "samples.npy")
-    assert df["dataset_params"].iloc[0] == '{"modes": 8}'
+    """One samples file per record: a PNG grid goes to ``samples``, 2-D points (0.1.0's ``samples_2d``
+    key, or ``samples`` ending in .npy) to ``samples_2d``."""
+    grid = make_record(history=[(1, {"fid": 1.0})], run_dir=tmp_path, samples="samples.png",
+                       dataset_params={"modes": 8})
+    points = make_record(history=[(1, {"fid": 1.0})], run_dir=tmp_path / "b", samples_2d="samples.npy", setting=1)
+    df = frame.run_table(frame.records_to_frame([grid, points])).set_index("setting")
+    assert df.loc[0, "samples"] == str(tmp_path / "samples.png") and pd.isna(df.loc[0, "samples_2d"])
+    assert df.loc[1, "samples_2d"] == str(tmp_path / "b" / "samples.npy") and pd.isna(df.loc[1, "samples"])
+    assert df.loc[0, "dataset_params"] == '{"modes": 8}'
 
 
 def test_load_results_uses_store_scan_and_keeps_unreadable(monkeypatch, tmp_path):
-    import ganbench.store as store
+    import ganbench.results.store as store
 
     calls = []
 
@@ -108,15 +111,15 @@ def test_load_results_uses_store_scan_and_keeps_unreadable(monkeypatch, tmp_path
         return SimpleNamespace(records=known_study(), unreadable=[(tmp_path / "bad", "ValueError: x")])
 
     monkeypatch.setattr(store, "scan", fake_scan)
-    df = T.load_results(tmp_path)
+    df = frame.load_results(tmp_path)
     assert calls == [tmp_path]
     assert df.attrs["unreadable"] == [(str(tmp_path / "bad"), "ValueError: x")]
     assert df["run_id"].nunique() == len(known_study())
 
 
 def test_save_frame_round_trips(tmp_path):
-    df = T.records_to_frame(known_study())
-    parquet, csv = T.save_frame(df, tmp_path)
+    df = frame.records_to_frame(known_study())
+    parquet, csv = frame.save_frame(df, tmp_path)
     back = pd.read_parquet(parquet)
     assert len(back) == len(df) and isinstance(back["model"].dtype, pd.CategoricalDtype)
     np.testing.assert_allclose(back["value"].to_numpy(), df["value"].to_numpy())
@@ -130,23 +133,29 @@ def test_save_frame_round_trips(tmp_path):
 def test_run_scores_best_final_and_direction():
     rec = make_record(history=[(500, {"fid": 30.0, "is_mean": 2.0}), (1000, {"fid": 10.0, "is_mean": 5.0}),
                                (1500, {"fid": 20.0, "is_mean": 3.0})])
-    df = T.records_to_frame([rec, make_record(setting=1, status="failed")])
-    best = T.run_scores(df, "fid").set_index("setting")
+    df = frame.records_to_frame([rec, make_record(setting=1, status="failed")])
+    best = study.run_scores(df, "fid").set_index("setting")
     assert best.loc[0, "score"] == 10.0 and best.loc[0, "score_step"] == 1000
     assert np.isnan(best.loc[1, "score"])  # kept, so counts stay right
-    assert T.run_scores(df, "fid", "final").set_index("setting").loc[0, "score"] == 20.0
-    assert T.run_scores(df, "is_mean").set_index("setting").loc[0, "score"] == 5.0
-    assert T.run_scores(df, "fid", higher=True).set_index("setting").loc[0, "score"] == 30.0
-    with pytest.raises(ValueError, match="no known direction"):
-        T.run_scores(df, "mystery_metric")
+    assert study.run_scores(df, "fid", "final").set_index("setting").loc[0, "score"] == 20.0
+    assert study.run_scores(df, "is_mean").set_index("setting").loc[0, "score"] == 5.0
+    with pytest.raises(ValueError, match="no recorded direction"):
+        study.run_scores(df, "mystery_metric")
     with pytest.raises(ValueError):
-        T.run_scores(df, "fid", "median")
+        study.run_scores(df, "fid", "median")
 
 
-def test_metric_direction_fallback_table():
-    assert T.metric_direction("fid") is False and T.metric_direction("is_mean") is True
-    assert T.metric_direction("modes_1pct") is True and T.metric_direction("reverse_kl") is False
-    assert T.metric_direction("anything", higher=True) is True
+def test_metric_direction_comes_from_the_records():
+    """The record's own directions decide (0.1.0 records: the legacy table), never the metrics registry."""
+    legacy = make_record(history=[(1, {"fid": 3.0, "is_mean": 2.0, "modes_1pct": 4.0, "reverse_kl": 0.1})])
+    df = frame.records_to_frame([legacy])
+    assert frame.metric_direction(df, "fid") is False and frame.metric_direction(df, "is_mean") is True
+    assert frame.metric_direction(df, "modes_1pct") is True and frame.metric_direction(df, "reverse_kl") is False
+    stated = {**make_record(history=[(1, {"novel_score": 0.5})], setting=1), "schema": 2,
+              "directions": {"novel_score": True}}
+    assert frame.metric_direction(frame.records_to_frame([stated]), "novel_score") is True
+    with pytest.raises(ValueError, match="no recorded direction"):
+        frame.metric_direction(df, "novel_score")
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,8 +163,8 @@ def test_metric_direction_fallback_table():
 
 
 def test_summary_known_answers():
-    df = T.records_to_frame(known_study())
-    row = T.summary(df, metrics=["fid"], n_boot=500).iloc[0]
+    df = frame.records_to_frame(known_study())
+    row = study.summary(df, metrics=["fid"], n_boot=500).iloc[0]
     assert (row["runs"], row["done"], row["diverged"], row["failed"], row["incomplete"]) == (12, 9, 1, 1, 1)
     assert row["fid_best"] == 10.0
     # settings: wide 10, 20, 30, 40, 50 (diverged), 60 (running), failed (no score), seeds 16
@@ -167,10 +176,10 @@ def test_summary_known_answers():
 
 
 def test_summary_bootstrap_is_deterministic_and_seeded():
-    df = T.records_to_frame(known_study())
-    a = T.summary(df, metrics=["fid"], n_boot=300, seed=1)
-    b = T.summary(df, metrics=["fid"], n_boot=300, seed=1)
-    c = T.summary(df, metrics=["fid"], n_boot=300, seed=2)
+    df = frame.records_to_frame(known_study())
+    a = study.summary(df, metrics=["fid"], n_boot=300, seed=1)
+    b = study.summary(df, metrics=["fid"], n_boot=300, seed=1)
+    c = study.summary(df, metrics=["fid"], n_boot=300, seed=2)
     pd.testing.assert_frame_equal(a, b)
     assert (a["fid_ci_low"].iloc[0], a["fid_ci_high"].iloc[0]) != (c["fid_ci_low"].iloc[0],
                                                                   c["fid_ci_high"].iloc[0])
@@ -180,10 +189,29 @@ def test_seed_study_without_seeds_phase_picks_most_seeds_then_best_mean():
     recs = [scored_record(v, phase="wide", setting=0, seed=s) for s, v in enumerate([30, 31])]
     recs += [scored_record(v, phase="wide", setting=1, seed=s) for s, v in enumerate([10, 11, 12])]
     recs += [scored_record(v, phase="wide", setting=2, seed=s) for s, v in enumerate([5, 50, 60])]
-    row = T.summary(T.records_to_frame(recs), metrics=["fid"], n_boot=100).iloc[0]
+    row = study.summary(frame.records_to_frame(recs), metrics=["fid"], n_boot=100).iloc[0]
     assert row["fid_seed_setting"] == "wide:1" and row["fid_mean"] == pytest.approx(11.0)
-    single = T.summary(T.records_to_frame([scored_record(7.0)]), metrics=["fid"]).iloc[0]
+    single = study.summary(frame.records_to_frame([scored_record(7.0)]), metrics=["fid"]).iloc[0]
     assert single["fid_seeds"] == 0 and np.isnan(single["fid_mean"]) and single["fid_best"] == 7.0
+
+
+def test_recorded_roles_decide_the_seed_study_and_the_search_pool():
+    """A ``best_of`` phase is the seed study whatever its name or shape; its runs never enter the search pool.
+    Without such a phase (roles all ``search``) the shape decides, as for records written before roles."""
+    def roled(value, phase, setting, seed, role):
+        return {**scored_record(value, phase=phase, setting=setting, seed=seed), "schema": 2, "role": role,
+                "directions": {"fid": False}}
+
+    recs = [roled(v, "wide", 0, s, "search") for s, v in enumerate([30, 31, 32])]  # most seeds, but a search
+    recs += [roled(v, "again", 0, s, "best_of") for s, v in enumerate([10, 12])]
+    df = frame.records_to_frame(recs)
+    row = study.summary(df, metrics=["fid"], n_boot=100).iloc[0]
+    assert row["fid_seed_setting"] == "again:0" and row["fid_mean"] == pytest.approx(11.0)
+    scores = study.run_scores(df, "fid")
+    assert list(study.seed_mask(scores)) == [False] * 3 + [True] * 2
+    assert list(study.search_mask(scores)) == [True] * 3 + [False] * 2
+    searches = frame.records_to_frame([roled(v, "wide", 0, s, "search") for s, v in enumerate([30, 31, 32])])
+    assert study.summary(searches, metrics=["fid"], n_boot=100).iloc[0]["fid_seed_setting"] == "wide:0"
 
 
 def test_summary_higher_is_better_and_groups_and_model_order():
@@ -192,7 +220,7 @@ def test_summary_higher_is_better_and_groups_and_model_order():
         for i, v in enumerate(values):
             recs.append(make_record(model=model, setting=i, history=[(100, {"is_mean": v})]))
     recs.append(make_record(dataset="grid", model="WGAN", history=[(100, {"is_mean": 4.0})]))
-    table = T.summary(T.records_to_frame(recs), metrics=["is_mean"])
+    table = study.summary(frame.records_to_frame(recs), metrics=["is_mean"])
     assert list(zip(table["dataset"], table["model"])) == [("grid", "WGAN"), ("ring", "NS GAN"),
                                                            ("ring", "WGAN")]
     assert table.set_index(["dataset", "model"]).loc[("ring", "NS GAN"), "is_mean_best"] == 9.0
@@ -200,12 +228,12 @@ def test_summary_higher_is_better_and_groups_and_model_order():
 
 def test_summary_several_suites_groups_by_suite():
     recs = [scored_record(10, suite="a"), scored_record(20, suite="b")]
-    table = T.summary(T.records_to_frame(recs), metrics=["fid"])
+    table = study.summary(frame.records_to_frame(recs), metrics=["fid"])
     assert list(table["suite"]) == ["a", "b"] and list(table["fid_best"]) == [10, 20]
 
 
 def test_model_order_follows_the_study():
-    assert T.model_order(["VAE", "WGAN GP", "zeta", "NS GAN", "MM GAN", "Alpha"]) == \
+    assert names.model_order(["VAE", "WGAN GP", "zeta", "NS GAN", "MM GAN", "Alpha"]) == \
         ["MM GAN", "NS GAN", "WGAN GP", "VAE", "Alpha", "zeta"]
 
 
@@ -215,22 +243,22 @@ def test_model_order_follows_the_study():
 
 @pytest.mark.parametrize("values,k", [([3.0, 1.0, 2.0, 5.0], 3), ([4.0, 4.0, 1.0], 2), ([2.0], 4)])
 def test_closed_form_matches_enumeration(values, k):
-    assert T.expected_min(values, k) == pytest.approx(brute_expected_min(values, k))
+    assert stats.expected_min(values, k) == pytest.approx(brute_expected_min(values, k))
 
 
 def study_scores(values, **kwargs):
     recs = [scored_record(v, setting=i, **kwargs) for i, v in enumerate(values)]
-    return T.run_scores(T.records_to_frame(recs), "fid")
+    return study.run_scores(frame.records_to_frame(recs), "fid")
 
 
 def test_budget_exact_mode_equals_closed_form_and_bootstrap_is_close():
     values = [37.0, 12.5, 80.0, 22.0, 15.0, 60.0, 41.0, 19.0]
     scores = study_scores(values)
-    exact = T.budget_curve(scores, n_boot=None)
-    closed = T.expected_min(values, np.arange(1, len(values) + 1))
+    exact = study.budget_curve(scores, n_boot=None)
+    closed = stats.expected_min(values, np.arange(1, len(values) + 1))
     np.testing.assert_array_equal(exact["k"].to_numpy(), np.arange(1, 9))
     np.testing.assert_allclose(exact["mean"].to_numpy(), closed, rtol=0, atol=1e-12)
-    boot = T.budget_curve(scores, n_boot=20000, seed=0)
+    boot = study.budget_curve(scores, n_boot=20000, seed=0)
     np.testing.assert_allclose(boot["mean"].to_numpy(), closed, rtol=0.02)
     assert (np.diff(boot["mean"].to_numpy()) <= 1e-9).all()  # more budget never hurts
     assert (boot["q_low"] <= boot["mean"] + 1e-9).all() and (boot["mean"] <= boot["q_high"] + 1e-9).all()
@@ -238,7 +266,7 @@ def test_budget_exact_mode_equals_closed_form_and_bootstrap_is_close():
 
 def test_budget_exact_quantiles():
     values = np.arange(1.0, 21.0)  # 1..20
-    exact = T.budget_curve(study_scores(values), n_boot=None, quantiles=(0.05, 0.95))
+    exact = study.budget_curve(study_scores(values), n_boot=None, quantiles=(0.05, 0.95))
     k1 = exact[exact["k"] == 1].iloc[0]
     assert (k1["q_low"], k1["q_high"]) == (1.0, 19.0)  # inverted-CDF quantiles of one draw
     k2 = exact[exact["k"] == 2].iloc[0]
@@ -248,13 +276,13 @@ def test_budget_exact_quantiles():
 
 def test_budget_bootstrap_determinism_and_direction():
     scores = study_scores([5.0, 9.0, 1.0, 7.0, 3.0])
-    a = T.budget_curve(scores, n_boot=400, seed=3)
-    pd.testing.assert_frame_equal(a, T.budget_curve(scores, n_boot=400, seed=3))
-    assert not np.array_equal(a["mean"], T.budget_curve(scores, n_boot=400, seed=4)["mean"])
+    a = study.budget_curve(scores, n_boot=400, seed=3)
+    pd.testing.assert_frame_equal(a, study.budget_curve(scores, n_boot=400, seed=3))
+    assert not np.array_equal(a["mean"], study.budget_curve(scores, n_boot=400, seed=4)["mean"])
     maximise = scores.assign(higher_is_better=True)
-    exact = T.budget_curve(maximise, n_boot=None)
+    exact = study.budget_curve(maximise, n_boot=None)
     values = np.array([5.0, 9.0, 1.0, 7.0, 3.0])
-    np.testing.assert_allclose(exact["mean"], -T.expected_min(-values, np.arange(1, 6)))
+    np.testing.assert_allclose(exact["mean"], -stats.expected_min(-values, np.arange(1, 6)))
     assert (np.diff(exact["mean"]) >= 0).all() and (exact["q_low"] <= exact["q_high"]).all()
 
 
@@ -267,8 +295,8 @@ def test_budget_pool_keeps_failures_as_the_studys_31337_and_drops_seed_phases():
     recs.append(make_record(phase="wide", setting=9, status="failed"))
     recs.append(make_record(phase="wide", setting=10, status="diverged", diverged_at=50))
     recs.append(make_record(phase="wide", setting=11, status="running"))
-    scores = T.run_scores(T.records_to_frame(recs), "fid")
-    curve = T.budget_curve(scores, n_boot=None)
+    scores = study.run_scores(frame.records_to_frame(recs), "fid")
+    curve = study.budget_curve(scores, n_boot=None)
     assert set(curve["phase"]) == {"wide"}
     first = curve.iloc[0]
     assert (first["n"], first["n_failed"], first["n_missing"]) == (5, 2, 1)
@@ -278,14 +306,14 @@ def test_budget_pool_keeps_failures_as_the_studys_31337_and_drops_seed_phases():
     # k = 2: P(min = v_(i)) = ((n − i + 1)² − (n − i)²) / n², by hand over the sorted pool
     expected_k2 = sum(v * ((5 - i + 1) ** 2 - (5 - i) ** 2) / 25 for i, v in enumerate(sorted(pool), start=1))
     assert curve.iloc[1]["mean"] == pytest.approx(expected_k2)
-    assert T.budget_curve(scores, n_boot=None, pool="all")["n"].iloc[0] == 10
+    assert study.budget_curve(scores, n_boot=None, pool="all")["n"].iloc[0] == 10
 
 
 def test_budget_curve_is_drawn_per_search_phase():
     """The narrow range (chosen from wide results) is not pooled with the wide one: one curve each."""
     recs = [scored_record(v, phase="wide", setting=i) for i, v in enumerate([10.0, 30.0])]
     recs += [scored_record(v, phase="narrow", setting=i) for i, v in enumerate([1.0, 2.0, 3.0])]
-    curve = T.budget_curve(T.run_scores(T.records_to_frame(recs), "fid"), n_boot=None)
+    curve = study.budget_curve(study.run_scores(frame.records_to_frame(recs), "fid"), n_boot=None)
     by_phase = {phase: part for phase, part in curve.groupby("phase")}
     assert set(by_phase) == {"wide", "narrow"}
     assert by_phase["wide"]["mean"].iloc[0] == pytest.approx(20.0) and by_phase["wide"]["n"].iloc[0] == 2
@@ -296,23 +324,23 @@ def test_a_run_that_diverged_after_scoring_keeps_its_best_checkpoint():
     """The study takes the min over all checkpoint rows: a later NaN does not erase an earlier score."""
     diverged = make_record(phase="wide", setting=0, status="diverged", diverged_at=1200,
                            history=[(500, {"fid": 40.0}), (1000, {"fid": 25.0})])
-    scores = T.run_scores(T.records_to_frame([diverged, scored_record(30.0, setting=1)]), "fid")
-    curve = T.budget_curve(scores, n_boot=None)
+    scores = study.run_scores(frame.records_to_frame([diverged, scored_record(30.0, setting=1)]), "fid")
+    curve = study.budget_curve(scores, n_boot=None)
     assert curve.iloc[0]["n_failed"] == 0 and curve.iloc[0]["mean"] == pytest.approx((25.0 + 30.0) / 2)
 
 
 def test_failure_score_is_the_studys_for_fid_and_the_worst_seen_otherwise():
-    assert T.failure_score("fid", False, np.array([3.0])) == 31337.0
-    assert T.failure_score("knn", False, np.array([0.6, 0.9])) == 0.9
-    assert T.failure_score("modes", True, np.array([2.0, 7.0])) == 2.0
-    assert math.isnan(T.failure_score("kid_mean", False, np.array([])))
+    assert study.failure_score("fid", False, np.array([3.0])) == 31337.0
+    assert study.failure_score("knn", False, np.array([0.6, 0.9])) == 0.9
+    assert study.failure_score("modes", True, np.array([2.0, 7.0])) == 2.0
+    assert math.isnan(study.failure_score("kid_mean", False, np.array([])))
 
 
 def test_budget_hours_known_answer():
     values = np.array([8.0, 3.0, 6.0, 1.0, 9.0, 4.0])
     recs = [scored_record(v, setting=i, seconds=3600.0) for i, v in enumerate(values)]
-    scores = T.run_scores(T.records_to_frame(recs), "fid")
-    curve = T.budget_curve(scores, budget="hours", n_boot=20000, seed=0, n_grid=25)
+    scores = study.run_scores(frame.records_to_frame(recs), "fid")
+    curve = study.budget_curve(scores, budget="hours", n_boot=20000, seed=0, n_grid=25)
     assert curve["hours"].iloc[0] == pytest.approx(1.0) and curve["hours"].iloc[-1] == pytest.approx(6.0)
     assert (curve["reached"] == 1.0).all()  # every run takes the first grid point's hour
     v = np.sort(values)
@@ -328,7 +356,7 @@ def test_budget_hours_known_answer():
 def test_budget_groups_by_dataset_and_model():
     recs = [scored_record(v, model=m, dataset=d, setting=i)
             for d in ("ring", "grid") for m in ("A", "B") for i, v in enumerate([1.0, 2.0])]
-    curve = T.budget_curve(T.run_scores(T.records_to_frame(recs)), n_boot=None)
+    curve = study.budget_curve(study.run_scores(frame.records_to_frame(recs)), n_boot=None)
     assert len(curve.groupby(["dataset", "model"])) == 4 and len(curve) == 8
 
 
@@ -341,13 +369,13 @@ def seeds_scores(groups):
     for model, values in groups.items():
         recs += [scored_record(v, model=model, phase="wide", setting=i) for i, v in enumerate(values)]
         recs += [scored_record(v, model=model, phase="seeds", seed=s) for s, v in enumerate(values)]
-    return T.run_scores(T.records_to_frame(recs), "fid")
+    return study.run_scores(frame.records_to_frame(recs), "fid")
 
 
 def test_pairwise_separated_and_identical():
     rng = np.random.default_rng(0)
     good, bad = list(rng.normal(20, 1, 12)), list(rng.normal(40, 1, 12))
-    tests = T.pairwise_tests(seeds_scores({"NS GAN": good, "WGAN": bad, "LSGAN": list(good)}),
+    tests = study.pairwise_tests(seeds_scores({"NS GAN": good, "WGAN": bad, "LSGAN": list(good)}),
                              n_boot=500)
     by_pair = tests.set_index(["model_a", "model_b"])
     separated = by_pair.loc[("NS GAN", "WGAN")]
@@ -360,7 +388,7 @@ def test_pairwise_separated_and_identical():
     assert identical["diff"] == pytest.approx(0.0)
     assert (tests["p_holm"] >= tests["p_value"] - 1e-12).all() and (tests["p_holm"] <= 1).all()
     assert list(tests["dataset"]) == ["ring"] * 3
-    again = T.pairwise_tests(seeds_scores({"NS GAN": good, "WGAN": bad, "LSGAN": list(good)}),
+    again = study.pairwise_tests(seeds_scores({"NS GAN": good, "WGAN": bad, "LSGAN": list(good)}),
                              n_boot=500)
     pd.testing.assert_frame_equal(tests, again)
 
@@ -368,14 +396,14 @@ def test_pairwise_separated_and_identical():
 def test_pairwise_budget_part_uses_closed_form_at_k():
     scores = study_scores([10.0, 30.0], model="A")
     scores = pd.concat([scores, study_scores([20.0, 40.0], model="B")], ignore_index=True)
-    row = T.pairwise_tests(scores, k=2, n_boot=200).iloc[0]
+    row = study.pairwise_tests(scores, k=2, n_boot=200).iloc[0]
     assert row["sample"] == "runs" and row["k"] == 2
-    assert row["emin_a"] == pytest.approx(T.expected_min([10, 30], 2))
-    assert row["diff"] == pytest.approx(T.expected_min([10, 30], 2) - T.expected_min([20, 40], 2))
+    assert row["emin_a"] == pytest.approx(stats.expected_min([10, 30], 2))
+    assert row["diff"] == pytest.approx(stats.expected_min([10, 30], 2) - stats.expected_min([20, 40], 2))
 
 
 def test_holm_adjustment_known_answer():
-    np.testing.assert_allclose(T._holm(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(stats.holm(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,18 +411,18 @@ def test_holm_adjustment_known_answer():
 
 
 def test_normalised_names_match_variants():
-    assert len({T.normalise_name(n) for n in ("NS GAN", "ns gan", "NS-GAN", "ns_gan")}) == 1
-    assert T.normalise_name("WGAN GP") == T.normalise_name("WGAN-GP")
-    assert T.normalise_name("fashion-mnist") == T.normalise_name("fashion_mnist")
+    assert len({names.normalise_name(n) for n in ("NS GAN", "ns gan", "NS-GAN", "ns_gan")}) == 1
+    assert names.normalise_name("WGAN GP") == names.normalise_name("WGAN-GP")
+    assert names.normalise_name("fashion-mnist") == names.normalise_name("fashion_mnist")
 
 
 def test_reference_table_shipped_and_attached(tmp_path):
-    ref = T.reference_table()
+    ref = reference.reference_table()
     assert len(ref) == 28 and set(ref["dataset"]) == {"mnist", "fashion_mnist", "cifar10", "celeba"}
     recs = [scored_record(7.0, dataset="mnist", model="NS-GAN"),
             scored_record(9.0, dataset="cifar10", model="wgan_gp"),
             scored_record(5.0, dataset="ring", model="NS GAN")]
-    table = T.attach_reference(T.summary(T.records_to_frame(recs), metrics=["fid"]), ref)
+    table = reference.attach_reference(study.summary(frame.records_to_frame(recs), metrics=["fid"]), ref)
     got = table.set_index(["dataset", "model"])
     assert got.loc[("mnist", "NS-GAN"), "published_fid_mean"] == 6.8
     assert got.loc[("mnist", "NS-GAN"), "published_fid_std"] == 0.5
@@ -404,7 +432,7 @@ def test_reference_table_shipped_and_attached(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("model,dataset,fid\nA,b,1\n")
     with pytest.raises(ValueError, match="fid_mean"):
-        T.reference_table(bad)
+        reference.reference_table(bad)
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,7 +448,7 @@ def test_budget_curve_keeps_each_dataset_and_model_to_its_own_runs():
               ("grid", "A"): [7.0, 2.0], ("grid", "B"): [100.0, 300.0, 200.0]}
     recs = [scored_record(v, dataset=d, model=m, setting=i)
             for (d, m), values in groups.items() for i, v in enumerate(values)]
-    curve = T.budget_curve(T.run_scores(T.records_to_frame(recs), "fid"), n_boot=None)
+    curve = study.budget_curve(study.run_scores(frame.records_to_frame(recs), "fid"), n_boot=None)
     # k = 1: the mean; k = 2: Σ v_(i)·((n − i + 1)² − (n − i)²)/n² over the sorted values
     by_hand = {("ring", "A"): {1: 3.0, 2: 19 / 9, 3: 45 / 27},  # P(min = 1, 3, 5) = 19/27, 7/27, 1/27
                ("ring", "B"): {1: 25.0, 2: (7 * 10 + 5 * 20 + 3 * 30 + 1 * 40) / 16},
@@ -466,7 +494,7 @@ def test_budget_hours_with_unequal_run_lengths_matches_exact_enumeration():
     hours = np.array([0.5, 3.0, 1.0, 2.0])
     recs = [scored_record(v, setting=i, seconds=h * 3600.0) for i, (v, h) in enumerate(zip(values, hours))]
     n_boot = 20000
-    curve = T.budget_curve(T.run_scores(T.records_to_frame(recs), "fid"), budget="hours", n_boot=n_boot,
+    curve = study.budget_curve(study.run_scores(frame.records_to_frame(recs), "fid"), budget="hours", n_boot=n_boot,
                            seed=0, n_grid=30)
     grid = curve["hours"].to_numpy()
     assert grid[0] == pytest.approx(0.5) and grid[-1] == pytest.approx(6.5)

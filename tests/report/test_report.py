@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ganbench import tables as T
+from ganbench.results import frame, study
 from ganbench.errors import GanbenchError
 from ganbench.report import build
 from ganbench.report.formats import Cell, Table, latex_escape, to_html, to_latex, to_markdown
 from ganbench.report.views import summary_view
-from report_fixtures import make_record, scored_record, synthetic_study
+from helpers.records import make_record, scored_record, synthetic_study
 
 FAST = {"n_boot": 200, "formats": ("png",)}
 
@@ -47,19 +47,20 @@ def parse(index: Path) -> _Page:
     return page
 
 
-def with_files(records: list[dict], root: Path, *, png: bool = True, points: bool = True) -> list[dict]:
-    """Give each record a run dir with samples.png / samples.npy, as the store would."""
+def with_files(records: list[dict], root: Path, *, points: bool = True) -> list[dict]:
+    """Give each record a run dir with its one samples file, as the store would: samples.npy (points of
+    vector data) or, with ``points=False``, samples.png (an image grid)."""
     rng = np.random.default_rng(0)
     for rec in records:
         run_dir = root / rec["suite"] / rec["run_id"]
         run_dir.mkdir(parents=True, exist_ok=True)
         rec["_dir"] = str(run_dir)
-        if png:
-            mpimg.imsave(run_dir / "samples.png", rng.random((16, 16)), cmap="gray")
-            rec["samples"] = "samples.png"
         if points:
             np.save(run_dir / "samples.npy", rng.normal(size=(200, 2)))
-            rec["samples_2d"] = "samples.npy"
+            rec["samples"] = "samples.npy"
+        else:
+            mpimg.imsave(run_dir / "samples.png", rng.random((16, 16)), cmap="gray")
+            rec["samples"] = "samples.png"
     return records
 
 
@@ -97,7 +98,7 @@ def full_report(tmp_path_factory):
     root = tmp_path_factory.mktemp("full")
     records = synthetic_study(datasets=("ring",), models=("NS GAN", "WGAN", "LSGAN"), n_settings=8,
                               n_seeds=5, running_share=0.15, seed=1)
-    df = T.records_to_frame(with_files(records, root / "results"))
+    df = frame.records_to_frame(with_files(records, root / "results"))
     df.attrs["unreadable"] = [("results/default/broken", "JSONDecodeError: line 1")]
     index = build(df, root / "report", title="Full & <test>", n_boot=300)
     return root / "report", index, df
@@ -106,11 +107,11 @@ def full_report(tmp_path_factory):
 def test_full_report_writes_tables_figures_and_page(full_report):
     out, index, df = full_report
     assert index == out / "index.html"
-    names = {p.stem for p in (out / "figures").glob("*.png")}
+    stems = {p.stem for p in (out / "figures").glob("*.png")}
     assert {"budget_settings", "budget_hours", "distribution_seeds", "distribution_settings",
             "training_curves", "precision_recall", "mode_coverage", "pairwise_pvalues",
-            "samples_ring", "samples2d_ring"} <= names
-    assert names == {p.stem for p in (out / "figures").glob("*.pdf")}
+            "samples2d_ring"} <= stems
+    assert stems == {p.stem for p in (out / "figures").glob("*.pdf")}
     for name in ("summary.csv", "summary.md", "summary.tex", "run_scores.csv", "budget_settings.csv",
                  "budget_hours.csv", "pairwise.csv", "pairwise.md", "pairwise.tex"):
         assert (out / "tables" / name).is_file(), name
@@ -118,7 +119,7 @@ def test_full_report_writes_tables_figures_and_page(full_report):
     text = " ".join(page.text)
     assert "Full & <test>" in text and "default" in text and "ganbench" in text
     assert "results/default/broken" in text and "JSONDecodeError" in text
-    incomplete = int((~T.run_table(df)["complete"]).sum())
+    incomplete = int((~frame.run_table(df)["complete"]).sum())
     assert incomplete > 0 and f"{incomplete} of {df['run_id'].nunique()} runs" in text
     summary_csv = pd.read_csv(out / "tables" / "summary.csv")
     assert list(summary_csv["model"]) == ["NS GAN", "LSGAN", "WGAN"]  # the study's order
@@ -191,7 +192,7 @@ def test_summary_view_bolds_per_dataset_and_higher_is_better():
     for dataset, values in (("ring", {"A": 2.0, "B": 5.0}), ("grid", {"A": 9.0, "B": 1.0})):
         for model, value in values.items():
             recs.append(make_record(dataset=dataset, model=model, history=[(10, {"is_mean": value})]))
-    table = T.summary(T.records_to_frame(recs), metrics=["is_mean"])
+    table = study.summary(frame.records_to_frame(recs), metrics=["is_mean"])
     view = summary_view(table, "is_mean", higher=True)
     bold = {(row[0].text, row[1].text): row[6].bold for row in view.rows}
     assert bold == {("grid", "A"): True, ("grid", "B"): False, ("ring", "A"): False, ("ring", "B"): True}
@@ -203,7 +204,7 @@ def test_summary_view_bolds_per_dataset_and_higher_is_better():
 
 
 def test_single_run_report(tmp_path):
-    df = T.records_to_frame(with_files([scored_record(12.0)], tmp_path / "results", points=False))
+    df = frame.records_to_frame(with_files([scored_record(12.0)], tmp_path / "results", points=False))
     out = tmp_path / "report"
     build(df, out, title="one run", **FAST)
     page = assert_page_references_every_figure(out)
@@ -214,7 +215,7 @@ def test_single_run_report(tmp_path):
 
 
 def test_report_of_failed_runs_only(tmp_path):
-    df = T.records_to_frame([make_record(status="failed", error="boom"),
+    df = frame.records_to_frame([make_record(status="failed", error="boom"),
                              make_record(setting=1, status="running")])
     build(df, tmp_path, title="nothing yet", **FAST)
     summary_csv = pd.read_csv(tmp_path / "tables" / "summary.csv")
@@ -228,7 +229,7 @@ def test_several_suites_and_filters(tmp_path):
                            n_seeds=3, suite="a", metrics=("fid",))
     recs += synthetic_study(datasets=("ring",), models=("NS GAN", "WGAN"), n_settings=4, n_seeds=3,
                             suite="b", seed=5, metrics=("fid",))
-    df = T.records_to_frame(recs)
+    df = frame.records_to_frame(recs)
     out = tmp_path / "both"
     build(df, out, title="two suites", **FAST)
     table = pd.read_csv(out / "tables" / "summary.csv")
@@ -254,7 +255,7 @@ def test_reference_marker_and_columns(tmp_path):
     recs += [scored_record(v, dataset="mnist", model="WGAN", phase="seeds", seed=s)
              for s, v in enumerate([9.0, 10.0])]
     out = tmp_path / "ref"
-    build(T.records_to_frame(recs), out, title="mnist", reference="lucic2018", **FAST)
+    build(frame.records_to_frame(recs), out, title="mnist", reference="lucic2018", **FAST)
     table = pd.read_csv(out / "tables" / "summary.csv").set_index("model")
     assert table.loc["NS-GAN", "published_fid_mean"] == 6.8 and table.loc["WGAN", "published_fid_std"] == 0.4
     md = (out / "tables" / "summary.md").read_text()
@@ -267,7 +268,7 @@ def test_reference_marker_and_columns(tmp_path):
 def test_rebuild_removes_stale_figures(tmp_path):
     recs = synthetic_study(datasets=("ring",), models=("NS GAN", "WGAN"), n_settings=4, n_seeds=3,
                            metrics=("fid",))
-    df = T.records_to_frame(recs)
+    df = frame.records_to_frame(recs)
     build(df, tmp_path, title="first", **FAST)
     assert (tmp_path / "figures" / "pairwise_pvalues.png").exists()
     build(df, tmp_path, title="second", models=["NS GAN"], **FAST)
@@ -283,7 +284,7 @@ def test_higher_is_better_metric_and_polygon_precision_recall(tmp_path):
                       "polygon_precision": base, "polygon_recall": base - 0.1 * setting}
             recs.append(make_record(dataset="polygons", model=model, setting=setting,
                                     history=[(100, values), (200, values)]))
-    df = T.records_to_frame(recs)
+    df = frame.records_to_frame(recs)
     build(df, tmp_path, title="polygons", metric="is_mean", **FAST)
     assert (tmp_path / "figures" / "polygon_precision_recall.png").exists()
     assert_page_references_every_figure(tmp_path)
@@ -291,15 +292,16 @@ def test_higher_is_better_metric_and_polygon_precision_recall(tmp_path):
     assert table.loc["NS GAN", "is_mean_best"] == pytest.approx(7.8)  # the max: higher is better
     assert "higher is better" in (tmp_path / "tables" / "summary.md").read_text() or \
         "higher is better" in (tmp_path / "tables" / "summary.tex").read_text()
-    with pytest.raises(GanbenchError, match="no known direction"):
+    with pytest.raises(GanbenchError, match="no recorded direction"):
         build(df, tmp_path / "std", title="x", metric="mystery", **FAST)
 
 
 def test_end_to_end_through_the_store(tmp_path):
     """Records written by the lead's Store, read back by load_results, reported."""
     torch = pytest.importorskip("torch")
+    from ganbench.results.record import RunRecord
+    from ganbench.results.store import Store
     from ganbench.specs import RunSpec
-    from ganbench.store import Store
 
     store = Store(tmp_path / "results")
     for model in ("NS GAN", "WGAN"):
@@ -310,13 +312,14 @@ def test_end_to_end_through_the_store(tmp_path):
             store.write_history(spec, [{"step": 500, "seconds": 5.0, "metrics": {"fid": best + 5}},
                                        {"step": 1000, "seconds": 10.0, "metrics": {"fid": best}}])
             name = store.write_samples(spec, torch.randn(100, 2))
-            store.write_result(spec, {"status": "done", "compute": {"steps": 1000, "seconds": 10.0},
-                                      "samples_2d": name})
+            store.write_record(RunRecord(run_id=spec.run_id, suite=spec.suite, phase=spec.phase,
+                                         spec=spec.to_dict(), status="done", directions={"fid": False},
+                                         compute={"steps": 1000, "seconds": 10.0}, samples=name))
     broken = tmp_path / "results" / "mix" / "broken"
     broken.mkdir(parents=True)
     (broken / "spec.json").write_text("{not json")
 
-    df = T.load_results(tmp_path / "results")
+    df = frame.load_results(tmp_path / "results")
     assert df["run_id"].nunique() == 4 and len(df.attrs["unreadable"]) == 1
     out = tmp_path / "report"
     build(df, out, title="store", **FAST)
@@ -333,12 +336,13 @@ def test_report_says_whether_runs_follow_the_studys_protocol():
     from pathlib import Path
 
     from ganbench.report.builder import protocol_note
-    from ganbench.suite import expand, load
-    from ganbench.tables import records_to_frame, run_table
+    from ganbench.expand import expand
+    from ganbench.suite import load
+    from ganbench.results.frame import records_to_frame, run_table
 
-    from report_fixtures import make_record
+    from helpers.records import make_record
 
-    spec = expand(load(Path(__file__).resolve().parents[1] / "suites" / "lucic.yaml")).runs[0].to_dict()
+    spec = expand(load(Path(__file__).resolve().parents[2] / "suites" / "lucic.yaml")).runs[0].to_dict()
     faithful = {**make_record(run_id="a" * 12), "spec": spec}
     changed = {**make_record(run_id="b" * 12), "spec": {**spec, "evaluation": {**spec["evaluation"], "n_gen": 5000}}}
     verdict, items = protocol_note(run_table(records_to_frame([faithful])))

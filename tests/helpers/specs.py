@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from ganbench.specs import RunSpec
-from ganbench.suite import expand, parse
+from ganbench.expand import expand
+from ganbench.suite import parse
 
 
 def run_spec(dataset: str = "ring", loss: str | None = "ns", arch: str = "mlp", *, steps: int = 20,

@@ -14,11 +14,12 @@ import time
 
 import pytest
 
-from executor_helpers import (BASE_SUITE, DIVERGING_MODEL, LockWatcher, assert_same_training, ganbench, lock_owner,
-                              pid_alive, read_intact, run_dirs, start_ganbench, write_suite)
-from ganbench.runner import execute
-from ganbench.store import LOCK, STALE_AFTER_S, Store
-from spec_factory import run_spec
+from helpers.cli import ganbench_cli, start_ganbench
+from helpers.runs import (BASE_SUITE, DIVERGING_MODEL, LockWatcher, assert_same_training, lock_owner, pid_alive,
+                           read_intact, run_dirs, write_suite)
+from ganbench.run_one import execute
+from ganbench.results.store import LOCK, STALE_AFTER_S, Store
+from helpers.specs import run_spec
 
 # 4 runs × 10 evaluation points (a checkpoint each): kills land before, between and after checkpoints.
 FAULT_SUITE = {"budget": {"steps": 400, "eval_every": 40}}
@@ -29,7 +30,7 @@ def reference(tmp_path_factory):
     """The same suite run once, uninterrupted, with the same worker layout (1 torch thread per run)."""
     work = tmp_path_factory.mktemp("reference")
     suite = write_suite(work, **FAULT_SUITE)
-    proc = ganbench("run", suite, "--results", work / "results", "--device", "cpu", "--workers", "2", cwd=work)
+    proc = ganbench_cli("run", suite, "--results", work / "results", "--device", "cpu", "--workers", "2", cwd=work)
     assert proc.returncode == 0, proc.stderr
     assert "finished: 4 done" in proc.stdout
     return work / "results" / BASE_SUITE["name"]
@@ -84,7 +85,7 @@ def test_driver_killed_at_random_moments_resumes_to_identical_results(tmp_path, 
         assert not owners, f"a killed driver left live workers holding locks: {owners}"
     assert kills >= 2 and interrupted, "the kills never cut a run between checkpoints; the test proves nothing"
     for _ in range(3):  # restart until finished
-        proc = ganbench(*args, cwd=tmp_path)
+        proc = ganbench_cli(*args, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         if proc.stdout.strip() == "nothing to run":
             break
@@ -124,27 +125,28 @@ def test_diverged_and_failing_runs_are_recorded_and_the_grid_goes_on(tmp_path):
               {"name": "Huge", "loss": "ns", "arch": "mlp", "hparams": {"width": 1_000_000}}]
     suite = write_suite(tmp_path, name="faulty", models=models, seeds=1, budget={"steps": 60, "eval_every": 20})
     args = ("run", suite, "--results", tmp_path / "results", "--device", "cpu", "--workers", "2")
-    proc = ganbench(*args, cwd=tmp_path)
+    proc = ganbench_cli(*args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "1 diverged" in proc.stdout and "1 done" in proc.stdout and "1 failed" in proc.stdout
     suite_dir = tmp_path / "results" / "faulty"
     by_model = {json.loads((d / "spec.json").read_text())["model"]["name"]: d for d in run_dirs(suite_dir).values()}
     diverged = json.loads((by_model["WGAN"] / "result.json").read_text())
-    assert diverged["status"] == "diverged" and 1 <= diverged["diverged_at"] <= 60 and "non-finite" in diverged["error"]
+    assert diverged["status"] == "diverged" and 1 <= diverged["diverged_at"] <= 60
+    assert "non-finite" in diverged["diverged_cause"] and diverged["error"] is None
     failed = json.loads((by_model["Huge"] / "result.json").read_text())
     assert failed["status"] == "failed" and "allocate" in failed["error"]
     error_txt = (by_model["Huge"] / "error.txt").read_text()
     assert error_txt.startswith("Traceback") and "RuntimeError" in error_txt
 
-    status = ganbench("status", suite, "--results", tmp_path / "results", cwd=tmp_path)
+    status = ganbench_cli("status", suite, "--results", tmp_path / "results", cwd=tmp_path)
     assert status.returncode == 0, status.stderr
-    assert "3 runs: 1 done, 0 running, 1 diverged, 1 failed, 0 pending" in status.stdout
+    assert "3 runs: 1 done, 1 diverged, 1 failed, 0 running, 0 pending" in status.stdout
     assert "failed" in status.stdout and "allocate" in status.stdout and "non-finite" in status.stdout
 
-    again = ganbench(*args, cwd=tmp_path)
+    again = ganbench_cli(*args, cwd=tmp_path)
     assert again.returncode == 0 and again.stdout.strip() == "nothing to run"
     first_attempt = (by_model["Huge"] / "error.txt").stat().st_mtime_ns
-    retry = ganbench(*args, "--retry-failed", cwd=tmp_path)
+    retry = ganbench_cli(*args, "--retry-failed", cwd=tmp_path)
     assert retry.returncode == 0, retry.stderr
     assert retry.stdout.strip() == "finished: 1 failed"  # only the failed run was attempted again
     assert (by_model["Huge"] / "error.txt").stat().st_mtime_ns > first_attempt
@@ -196,7 +198,7 @@ def test_fresh_lock_of_a_live_process_is_respected(tmp_path, spec):
     try:
         _write_lock(store.run_dir(spec), owner.pid, socket.gethostname())
         assert execute(spec, store) == "locked"
-        assert store.status(spec) == "pending" and store.result(spec) is None
+        assert store.status(spec) == "pending" and store.record(spec).status == "pending"
         assert lock_owner(store.run_dir(spec))["pid"] == owner.pid  # untouched
     finally:
         owner.kill()

@@ -1,0 +1,144 @@
+"""Validated SuiteSpec → RunSpecs: grid points × seeded random draws × seeds.
+
+A pure function of the spec: each (phase, dataset, model) draws from its own generator, so adding a
+model never changes another's runs; a ``best_of`` phase expands once its source phase has a finished run
+(``best`` looks it up) and is :class:`Pending` until then. Parsing and validation live in
+:mod:`ganbench.suite`.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ganbench.hparams import applies, defaults_for
+from ganbench.specs import (Budget, DatasetEntry, Distribution, ModelEntry, ModelSpec, Phase, RunSpec, SuiteSpec,
+                            frozen)
+
+BestLookup = Callable[[str, str, str, str], "Mapping[str, Any] | None"]
+"""(phase, dataset, model name, metric) → the hyperparameters of that phase's best run, if known."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A best_of phase that cannot be expanded yet: its source phase has no finished run to pick from."""
+
+    phase: str
+    dataset: str
+    model: str
+    runs: int  # how many runs it will add (one per seed)
+    waits_for: str
+
+
+@dataclass(frozen=True)
+class Expansion:
+    runs: tuple[RunSpec, ...]
+    pending: tuple[Pending, ...]
+
+
+def search_space(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry) -> dict[str, Any]:
+    """Merged search space for one (phase, dataset, model): suite < phase < dataset < model < the phase's
+    overrides for that model; applicable keys only."""
+    from ganbench.losses import LOSSES
+
+    loss_params = tuple(LOSSES.meta(model.loss)["params"]) if model.loss else ()
+    merged = {**spec.hparams, **phase.hparams, **dataset.hparams, **model.hparams,
+              **phase.model_hparams.get(model.name, {})}
+    return {k: v for k, v in merged.items() if applies(k, model.kind, loss_params, model.penalty)}
+
+
+def _base(model: ModelEntry, data_kind: str) -> dict[str, Any]:
+    """Every applicable hyperparameter at its default: the registry's, the loss's own, then the
+    architecture's (e.g. no norm in the MLP's D)."""
+    from ganbench.losses import LOSSES
+    from ganbench.nets.base import ARCHS
+
+    if model.loss is None:
+        values = defaults_for(model.kind, (), model.penalty)
+    else:
+        meta = LOSSES.meta(model.loss)
+        values = defaults_for(model.kind, tuple(meta["params"]), model.penalty, dict(meta["params"]))
+    arch_defaults = ARCHS.get(model.arch[data_kind]).hparam_defaults
+    values.update({k: v for k, v in arch_defaults.items() if k in values})
+    return values
+
+
+def _rng(*parts: Any) -> np.random.Generator:
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def _draw(dist: Distribution, rng: np.random.Generator) -> Any:
+    if dist.kind == "choice":
+        return dist.args[int(rng.integers(len(dist.args)))]
+    low, high = dist.args
+    if dist.kind == "int":
+        return int(rng.integers(low, high + 1))
+    if dist.kind == "loguniform":
+        return float(10 ** rng.uniform(math.log10(low), math.log10(high)))
+    return float(rng.uniform(low, high))
+
+
+def settings(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry) -> list[dict[str, Any]]:
+    """The hyperparameter settings of one (phase, dataset, model), fully resolved, in a fixed order."""
+    space = search_space(spec, phase, dataset, model)
+    base = _base(model, dataset.kind)
+    base.update({k: v for k, v in space.items() if not isinstance(v, (tuple, Distribution))})
+    grid_keys = sorted(k for k, v in space.items() if isinstance(v, tuple))
+    dist_keys = sorted(k for k, v in space.items() if isinstance(v, Distribution))
+    out: list[dict[str, Any]] = []
+    if phase.include_defaults:
+        first = {**base, **{k: space[k][0] for k in grid_keys}}
+        defaults = {**model.defaults, **phase.model_defaults.get(model.name, {})}
+        first.update({k: v for k, v in defaults.items() if k in base})
+        out.append(first)
+    n_random = phase.samples - len(out) if dist_keys else 1
+    rng = _rng(spec.search_seed, phase.name, dataset.name, model.name)
+    for point in itertools.product(*(space[k] for k in grid_keys)):
+        for _ in range(max(n_random, 0)):
+            setting = {**base, **dict(zip(grid_keys, point))}
+            setting.update({k: _draw(space[k], rng) for k in dist_keys})
+            out.append(setting)
+    return out
+
+
+def _run(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry, hparams: Mapping[str, Any],
+         setting: int, seed: int) -> RunSpec:
+    from ganbench.revisions import revisions
+
+    model_spec = ModelSpec(model.name, model.kind, model.loss, model.arch[dataset.kind], model.penalty)
+    code = revisions(model.kind, model.loss, model_spec.arch, model.penalty, dataset.name)
+    return RunSpec(spec.name, phase.name, dataset.name, dataset.params, model_spec, frozen(hparams), setting, seed,
+                   dataset.budget, dataset.evaluation, frozen(code), role="best_of" if phase.best_of else "search")
+
+
+def expand(spec: SuiteSpec, best: BestLookup | None = None) -> Expansion:
+    """All runs of the suite, in order (phase, dataset, model, setting, seed); best_of phases need ``best``."""
+    runs: list[RunSpec] = []
+    pending: list[Pending] = []
+    for phase in spec.phases:
+        for dataset in spec.datasets:
+            for model in spec.models:
+                if phase.best_of:
+                    chosen = best(phase.best_of.phase, dataset.name, model.name, phase.best_of.metric) if best else None
+                    if chosen is None:
+                        pending.append(Pending(phase.name, dataset.name, model.name, len(phase.seeds), phase.best_of.phase))
+                        continue
+                    candidates = [dict(chosen)]
+                else:
+                    candidates = settings(spec, phase, dataset, model)
+                for index, hparams in enumerate(candidates):
+                    runs.extend(_run(spec, phase, dataset, model, hparams, index, seed) for seed in phase.seeds)
+    return Expansion(tuple(runs), tuple(pending))
+
+
+def with_overrides(spec: SuiteSpec, steps: int | None = None) -> SuiteSpec:
+    """The suite with every dataset's step budget replaced (``ganbench run --steps`` for smoke tests)."""
+    if steps is None:
+        return spec
+    datasets = tuple(replace(d, budget=Budget(steps, min(d.budget.eval_every, steps))) for d in spec.datasets)
+    return replace(spec, datasets=datasets)

@@ -5,7 +5,7 @@ Candidates, both through ``ganbench.executors.local.run_local`` on the same run 
 * parallel: the slots ``plan_slots("auto")`` plans for this machine (on CPU: one worker process per
   core, each with 1 torch thread), worker start-up (spawn, importing torch) included — a user pays it;
 * sequential: one slot holding every core as torch threads, i.e. the runs one after another in this
-  process (what ``--workers 1`` does).
+  process (what ``--workers 1 --threads <cores>`` does; ganbench's default before 0.2).
 
 Each repetition trains and evaluates the whole grid into a fresh temporary results folder (so nothing
 is skipped as finished); both share one feature cache, filled by an untimed warm-up (one short run of

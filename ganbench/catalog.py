@@ -1,18 +1,264 @@
-"""Every registry, filled: importing this module imports every module that registers something."""
+"""Every registry and every built-in entry, declared lazily: names, aliases, metadata and import paths.
+
+This module imports no torch. Each entry's metadata is stated here, once: what suite validation,
+expansion, ``ganbench plan``, ``ls`` and reports read (a dataset's kind and parameters, a loss's own
+hyperparameters, an architecture's data kinds and defaults, a metric's outputs, ranges and needs,
+an extractor's data kinds and logits). The object itself — a loss class, a network, a dataset
+factory, a metric function — is imported from its ``"module:attr"`` path on the first
+``REGISTRY.get(name)``, and the code there reads its defaults back from here (e.g.
+``DATASETS.meta("ring")["params"]``) rather than keeping a copy. Adding a variant: write it, then
+declare it below. tests/test_startup.py checks that every declared path resolves and that the
+metadata agrees with what the object states where both exist.
+"""
 from __future__ import annotations
 
-from ganbench.registry import Registry
+import math
+from typing import TYPE_CHECKING, Any
+
+from ganbench.hparams import HPARAMS
+from ganbench.registry import Lazy, Registry
+
+if TYPE_CHECKING:  # the objects' types, for annotations only
+    from ganbench.data.base import DatasetFactory
+    from ganbench.features.base import ExtractorFactory
+    from ganbench.losses import GanLoss
+    from ganbench.metrics.base import MetricFn
+    from ganbench.nets.base import Architecture
+    from ganbench.penalties import Penalty
+
+# ---------------------------------------------------------------- model kinds (ganbench/train.py)
+# What a model entry trains: its kind decides whether it takes a GAN loss (and a penalty) and which
+# steps of the training loop run. uses_loss: the suite requires `loss` (and allows `penalty`).
+
+KINDS: Registry[str] = Registry("model kind")
+KINDS.add("gan", "gan", uses_loss=True,
+          description="GAN: G and D trained against each other with a loss of the zoo (`loss`, optional `penalty`).")
+KINDS.add("vae", "vae", uses_loss=False,
+          description="VAE (Kingma & Welling), the study's baseline: encoder + decoder, the ELBO of compare_gan v1.0.")
+
+# ---------------------------------------------------------------- losses (ganbench/losses.py)
+# params: the loss's own hyperparameters with their defaults (build_loss passes them to the class);
+# default_penalty: the penalty a model uses unless it names one; revision: see ganbench/revisions.py.
+
+LOSSES: Registry[type[GanLoss]] = Registry("loss")
+LOSSES.declare("mm", "ganbench.losses:Minimax", aliases=("minimax", "mm_gan"), params={}, default_penalty="none",
+               description="Minimax GAN (Goodfellow et al.): G minimises E log(1 − σ(D(G(z)))), saturating.")
+LOSSES.declare("ns", "ganbench.losses:NonSaturating", aliases=("ns_gan", "gan", "nsgan"), params={},
+               default_penalty="none",
+               description="Non-saturating GAN: D as minimax, G maximises E log σ(D(G(z))).")
+LOSSES.declare("wgan", "ganbench.losses:WassersteinClipped", params={"clip": 0.01}, default_penalty="none",
+               description="WGAN (Arjovsky et al.): critic weights clipped to ±clip after every D step.")
+LOSSES.declare("wgan_gp", "ganbench.losses:WassersteinGP", aliases=("wgangp",), params={}, default_penalty="wgan_gp",
+               description="WGAN-GP (Gulrajani et al.): Wasserstein terms + gradient penalty on interpolates.")
+LOSSES.declare("lsgan", "ganbench.losses:LeastSquares", aliases=("ls",), params={}, default_penalty="none",
+               description="Least-squares GAN on σ(D) as compare_gan: ½E(σ(D(x))−1)² + ½Eσ(D(x̂))².")
+LOSSES.declare("dragan", "ganbench.losses:Dragan", params={}, default_penalty="dragan",
+               description="DRAGAN (Kodali et al.): non-saturating terms + gradient penalty near real data.")
+LOSSES.declare("hinge", "ganbench.losses:Hinge", params={}, default_penalty="none",
+               description="Hinge loss (SNGAN/BigGAN): E relu(1 − D(x)) + E relu(1 + D(x̂)); G: −E D(x̂).")
+LOSSES.declare("began", "ganbench.losses:Began", params={"gamma": 0.75, "lambda_k": 1e-3, "clip_k": False},
+               default_penalty="none", revision=2,
+               description="BEGAN (Berthelot et al.): autoencoder D, L_D = L(x) − k_t L(x̂), k_t equilibrium control.")
+
+# ---------------------------------------------------------------- penalties (ganbench/penalties.py)
+
+PENALTIES: Registry[Penalty] = Registry("penalty")
+PENALTIES.declare("none", "ganbench.penalties:no_penalty", description="No penalty.")
+PENALTIES.declare("wgan_gp", "ganbench.penalties:wgan_gp", aliases=("gp",),
+                  description="E(‖∇D(x̃)‖ − 1)², x̃ = αx + (1 − α)x̂, α ~ U(0,1) per sample (Gulrajani et al.).")
+PENALTIES.declare("dragan", "ganbench.penalties:dragan", revision=2,
+                  description="E(‖∇σ(D(x̃))‖ − 1)² near real data, on D's sigmoid as the study (Kodali et al.).")
+PENALTIES.declare("dragan_logit", "ganbench.penalties:dragan_logit",
+                  description="E(‖∇D(x̃)‖ − 1)² near real data, on D's logit (DRAGAN paper's form; not the study's).")
+PENALTIES.declare("r1", "ganbench.penalties:r1",
+                  description="E‖∇D(x)‖² on real data, zero-centred (Mescheder et al.); λ = γ/2.")
+
+# ---------------------------------------------------------------- architectures (ganbench/nets/)
+# data_kinds, description and hparam_defaults (where the papers differ from the hyperparameter
+# registry) become the Architecture's own fields (Architecture.declared); resolutions: tested sides.
+
+ARCHS: Registry[Architecture] = Registry("architecture")
+ARCHS.declare("mlp", "ganbench.nets.mlp:MLP", data_kinds=("vector", "image"), hparam_defaults={"d_norm": "none"},
+              resolutions=None,
+              description="PacGAN's MLP for 2D mixtures: G 4×400 BN-ReLU, D 3 maxout layers 200×5; images flattened")
+ARCHS.declare("infogan", "ganbench.nets.infogan:INFOGAN", data_kinds=("image",), hparam_defaults={},
+              resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works
+              revision=2,  # 2: the study's LReLU G, BN constants, conv init, BEGAN autoencoder (1: ReLU G, PyTorch BN)
+              description="InfoGAN-style conv net, the main network of Lucic et al. 2018 (2 stride-2 stages, FC 1024)")
+ARCHS.declare("dcgan", "ganbench.nets.dcgan:DCGAN", data_kinds=("image",), hparam_defaults={},
+              resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works
+              description="DCGAN of the follow-up study: 5×5 stride-2 convs 64-512, up to 4 stages by resolution")
+ARCHS.declare("sndcgan", "ganbench.nets.sndcgan:SNDCGAN", data_kinds=("image",), hparam_defaults={},
+              resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works
+              description="SNDCGAN of Miyato et al. 2018: 3×3/4×4 conv D, always spectral-normalised")
+ARCHS.declare("resnet", "ganbench.nets.resnet:RESNET", data_kinds=("image",), hparam_defaults={},
+              resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works
+              description="SNGAN's CIFAR ResNet (Kurach et al. 2019): 3 up-blocks in G, residual D to 8×8, sum pool")
+
+
+# ---------------------------------------------------------------- datasets (ganbench/data/)
+# kind: "image" or "vector"; source: embedded (no files), torchvision (files under the data root) or
+# folder; params: every parameter the factory accepts, with its default (data/params.merged).
+
+DATASETS: Registry[DatasetFactory] = Registry("dataset")
+DATASETS.declare("ring", "ganbench.data.mixtures:ring", kind="vector", source="embedded",
+                 params={"modes": 8, "radius": 1.0, "sigma": 0.01, "n_train": 100_000, "n_test": 10_000, "seed": 0},
+                 description="8 Gaussians (σ 0.01) evenly on a circle of radius 1 (VEEGAN/PacGAN ring)")
+DATASETS.declare("grid", "ganbench.data.mixtures:grid", kind="vector", source="embedded",
+                 params={"side": 5, "spacing": 2.0, "sigma": 0.05, "n_train": 100_000, "n_test": 10_000, "seed": 0},
+                 description="25 Gaussians (σ 0.05) on the lattice {−4,−2,0,2,4}² (VEEGAN/PacGAN grid)")
+DATASETS.declare("polygons", "ganbench.data.polygons:convex_polygons", aliases=("triangles",), kind="image",
+                 source="embedded",
+                 params={"vertices": 3,
+                         "variant": "lucic2018",  # the study's data; "ellipse" is ganbench's earlier generator
+                         "n_train": 60_000, "n_test": 10_000, "n_holdout": 10_000, "seed": 0},
+                 description="Synthetic convex polygons, 28×28×1, with a known manifold (Lucic et al. 2018); "
+                             "vertices: a count, or a list to mix counts as classes; variant: lucic2018 "
+                             "(the study's notebook) or ellipse (ganbench's earlier generator)")
+DATASETS.declare("digits", "ganbench.data.digits:digits", kind="image", source="embedded",
+                 params={"size": 8, "n_test": 300, "seed": 0},
+                 description="scikit-learn's 1,797 8×8 handwritten digits (no download), optionally upsampled")
+DATASETS.declare("mnist", "ganbench.data.torchvision_sets:mnist", kind="image", source="torchvision", params={},
+                 description="MNIST handwritten digits, 28×28×1, 60k train / 10k test")
+DATASETS.declare("fashion_mnist", "ganbench.data.torchvision_sets:fashion_mnist", aliases=("fashion-mnist",),
+                 kind="image", source="torchvision", params={},
+                 description="Fashion-MNIST clothing images, 28×28×1, 60k train / 10k test")
+DATASETS.declare("cifar10", "ganbench.data.torchvision_sets:cifar10", aliases=("cifar-10",), kind="image",
+                 source="torchvision", params={},
+                 description="CIFAR-10 natural images, 32×32×3, 50k train / 10k test")
+DATASETS.declare("celeba", "ganbench.data.torchvision_sets:celeba", kind="image", source="torchvision",
+                 params={"size": 64, "crop": 160, "cache": True},
+                 description="CelebA aligned faces, centre crop 160 resized to 64×64×3 (as the study)")
+DATASETS.declare("image_folder", "ganbench.data.torchvision_sets:image_folder", kind="image", source="folder",
+                 params={"path": None, "size": 64, "channels": 3, "test_fraction": 0.1, "seed": 0, "cache": True},
+                 description="Your own images: a flat folder or class subfolders, centre-cropped and resized")
+
+# ---------------------------------------------------------------- feature extractors (ganbench/features/)
+# data_kinds: the data it works on; has_logits: whether it is a classifier (IS needs logits).
+
+EXTRACTORS: Registry[ExtractorFactory] = Registry("feature extractor")
+EXTRACTORS.declare("inception", "ganbench.features.inception:build_inception", data_kinds=("image",), has_logits=True,
+                   description="Inception-v3 (torch-fidelity inception-v3-compat): 2048-d pool, 1008 unbiased logits")
+EXTRACTORS.declare("raw", "ganbench.features.raw:build_raw", data_kinds=("image", "vector"), has_logits=False,
+                   description="the data itself, flattened (2D mixtures and other low-dimensional data)")
+EXTRACTORS.declare("dinov2", "ganbench.features.fidelity_extra:build_dinov2", data_kinds=("image",), has_logits=False,
+                   description="DINOv2 ViT (torch-fidelity dinov2-vit-*; default ViT-S/14, 384-d CLS embedding)")
+EXTRACTORS.declare("clip", "ganbench.features.fidelity_extra:build_clip", data_kinds=("image",), has_logits=False,
+                   description="CLIP image encoder (torch-fidelity clip-*; default ViT-B/32, 512-d embedding)")
+EXTRACTORS.declare("vgg16", "ganbench.features.fidelity_extra:build_vgg16", data_kinds=("image",), has_logits=False,
+                   description="VGG16 (torch-fidelity vgg16): 4096-d fc2 after ReLU")
+EXTRACTORS.declare("domain", "ganbench.features.domain:build_domain", data_kinds=("image", "vector"), has_logits=True,
+                   description="small classifier trained by ganbench on the dataset's own labels (cached, seeded)")
+
+# ---------------------------------------------------------------- metrics (ganbench/metrics/)
+# The metadata keys are described in ganbench/metrics/base.py: outputs ({key: higher is better}),
+# ranges, needs, defaults (the function's keyword parameters), data_kinds, datasets, prepare.
+
+
+def _modes(info: Any) -> float:
+    """The number of mixture components of a 2-D mixture dataset (its ``centres``)."""
+    return float(len(info.extras["centres"]))
+
+
+def _max_reverse_kl(info: Any) -> float:
+    """Reverse KL to the uniform mode distribution is at most log(modes) (all samples in one mode)."""
+    return math.log(len(info.extras["centres"]))
+
+
+METRICS: Registry[MetricFn] = Registry("metric")
+METRICS.declare(
+    "fid", "ganbench.metrics.fid:compute_fid",
+    outputs={"fid": False},
+    ranges={"fid": (0.0, math.inf)},
+    needs=("pool", "real"),
+    defaults={},
+    data_kinds=("image", "vector"),
+    prepare=Lazy("ganbench.metrics.fid:prepare_fid"),
+    description="Fréchet distance between Gaussians fitted to real and generated pool features (Heusel et al. 2017).",
+)
+METRICS.declare(
+    "is", "ganbench.metrics.inception_score:compute_is",
+    outputs={"is_mean": True, "is_std": False},
+    ranges={"is_mean": (1.0, math.inf), "is_std": (0.0, math.inf)},  # at most the number of classes
+    needs=("logits",),
+    defaults={"splits": 10},
+    data_kinds=("image",),
+    description=("Inception Score: exp of the mean KL between p(y|x) and p(y), mean ± std over splits "
+                 "(Salimans et al. 2016)."),
+)
+METRICS.declare(
+    "kid", "ganbench.metrics.kid:compute_kid",
+    outputs={"kid_mean": False, "kid_std": False},
+    ranges={"kid_mean": (-math.inf, math.inf), "kid_std": (0.0, math.inf)},  # unbiased MMD² can dip below 0
+    needs=("pool", "real"),
+    defaults={"subsets": 100, "subset_size": 1000, "degree": 3, "gamma": None, "coef0": 1.0},
+    data_kinds=("image", "vector"),
+    description=("Kernel Inception Distance: unbiased polynomial-kernel MMD² over random subsets "
+                 "(Bińkowski et al. 2018)."),
+)
+METRICS.declare(
+    "knn", "ganbench.metrics.knn:compute_knn",
+    outputs={"knn": False, "knn_real": False, "knn_gen": False},
+    ranges={"knn": (0.0, 1.0), "knn_real": (0.0, 1.0), "knn_gen": (0.0, 1.0)},
+    needs=("pool", "real"),
+    defaults={},
+    data_kinds=("image", "vector"),
+    description="Leave-one-out 1-NN two-sample accuracy on real ∪ generated features; 0.5 is ideal (Xu et al. 2018).",
+)
+METRICS.declare(
+    "modes", "ganbench.metrics.modes:compute_modes",
+    outputs={"modes": True, "hq_share": True, "reverse_kl": False, "modes_1pct": True},
+    ranges={"modes": (0.0, _modes), "hq_share": (0.0, 1.0), "reverse_kl": (0.0, _max_reverse_kl),
+            "modes_1pct": (0.0, _modes)},
+    needs=("samples",),
+    defaults={},
+    data_kinds=("vector",),
+    description="Modes captured, high-quality share and reverse KL for Gaussian mixtures (VEEGAN/PacGAN protocol).",
+)
+METRICS.declare(
+    "prc", "ganbench.metrics.prc:compute_prc",
+    outputs={"precision": True, "recall": True, "f1": True},
+    ranges={"precision": (0.0, 1.0), "recall": (0.0, 1.0), "f1": (0.0, 1.0)},
+    needs=("pool", "real"),
+    defaults={"k": 3},
+    data_kinds=("image", "vector"),
+    description=("Improved precision/recall: generated in real k-NN balls, real in generated k-NN balls "
+                 "(Kynkäänniemi et al. 2019)."),
+)
+METRICS.declare(
+    "prdc", "ganbench.metrics.prdc:compute_prdc",
+    outputs={"density": True, "coverage": True},
+    ranges={"density": (0.0, math.inf), "coverage": (0.0, 1.0)},
+    needs=("pool", "real"),
+    defaults={"k": 5},
+    data_kinds=("image", "vector"),
+    description="Density and coverage of generated features in real k-NN balls (Naeem et al. 2020).",
+)
+METRICS.declare(
+    "polygon_pr", "ganbench.metrics.polygon_pr:polygon_pr",
+    outputs={"polygon_precision": True, "polygon_recall": True, "polygon_f1": True,
+             "polygon_precision_se": False, "polygon_recall_se": False},
+    ranges={"polygon_precision": (0.0, 1.0), "polygon_recall": (0.0, 1.0), "polygon_f1": (0.0, 1.0),
+            "polygon_precision_se": (0.0, 0.5), "polygon_recall_se": (0.0, 0.5)},  # sqrt(p (1 − p) / n) ≤ ½
+    needs=("samples", "generator"),
+    defaults={  # why these values: the module docstring of ganbench/metrics/polygon_pr.py
+        "threshold": 1.5,  # pixel-space L2 on [0, 1] images
+        "n_precision": 2000,  # generated samples projected (standard error of precision ≤ 1.1 %)
+        "n_recall": 100,  # held-out polygons to reach (the first of the "holdout" split); SE ≤ 5 %
+        "recall_restarts": 3,  # latent starting points per held-out polygon
+        "recall_steps": 100,  # Adam steps per search
+        "recall_lr": 0.05,  # in units of the prior's per-coordinate standard deviation
+        "fit_restarts": 2,  # bank neighbours refined per sample when projecting onto the manifold
+        "fit_steps": 50,  # Adam steps of that projection
+    },
+    data_kinds=("image",),
+    datasets=("polygons",),
+    description="Precision / recall / F1 against the known convex-polygon manifold (Lucic et al. 2018)",
+)
 
 
 def registries() -> dict[str, Registry]:
-    """Section name → registry, in the order ``ganbench ls`` shows them."""
-    import ganbench.data as data
-    import ganbench.features as features
-    import ganbench.metrics as metrics
-    import ganbench.nets as nets
-    from ganbench.hparams import HPARAMS
-    from ganbench.losses import LOSSES
-    from ganbench.penalties import PENALTIES
+    """Section name → registry, in the order ``ganbench ls`` shows them (nothing is imported)."""
+    return {"kinds": KINDS, "losses": LOSSES, "penalties": PENALTIES, "architectures": ARCHS, "datasets": DATASETS,
+            "extractors": EXTRACTORS, "metrics": METRICS, "hparams": HPARAMS}
 
-    return {"losses": LOSSES, "penalties": PENALTIES, "architectures": nets.ARCHS, "datasets": data.DATASETS,
-            "extractors": features.EXTRACTORS, "metrics": metrics.METRICS, "hparams": HPARAMS}

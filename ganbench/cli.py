@@ -15,17 +15,45 @@ from ganbench.errors import GanbenchError
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Train and evaluate GAN variants under one protocol, and compare them fairly.\n\n"
-         "Typical session: `ganbench plan suites/default.yaml` (what will run), `ganbench run suites/default.yaml` "
-         "(train + evaluate, resumable), `ganbench report results/default` (tables, figures, index.html).")
+         "Typical session: `ganbench plan default` (what the shipped default suite will run), `ganbench run default` "
+         "(train + evaluate, resumable; or any suite YAML file), `ganbench report results/default` (tables, figures, "
+         "index.html).")
 
 RESULTS = typer.Option(Path("results"), "--results", help="Results root; each suite writes results/<suite>/<run_id>/.")
+WORKERS = typer.Option("auto", "--workers", "-w",
+                       help="Parallel runs: 'auto' (one per CPU core ÷ --threads, or one per GPU × --runs-per-gpu), "
+                            "or a number. Ignored with --executor ray: the cluster's resources decide.")
+OFFLINE = typer.Option(False, "--offline", help="Never fetch a missing weights file (else it is downloaded from "
+                                                "its published URL and its SHA-256 checked); same as GANBENCH_OFFLINE=1.")
+SUITE_HELP = "Suite: a YAML file, or the name of a shipped suite (`ganbench ls suites`: default, ci, lucic)."
+THREADS = typer.Option(None, "--threads", min=1,
+                       help="torch threads per run. Default on CPU: 1 (the study's small nets run fastest as many "
+                            "1-thread runs, and a multi-thread run stalls when another process is busy); on a GPU: "
+                            "an equal share of the cores.")
 
 
 def _suite(path: Path, steps: Optional[int] = None):
     from ganbench.expand import with_overrides
     from ganbench.suite import load
+    from ganbench.suites import resolve
 
-    return with_overrides(load(path), steps)
+    return with_overrides(load(resolve(path)), steps)
+
+
+def _offline(offline: bool) -> None:
+    """--offline: forbid fetching weights in this process and the workers it starts (they inherit it)."""
+    if offline:
+        from ganbench.features.weights import set_offline
+
+        set_offline()
+
+
+def _baseline_file(path: Path) -> Path:
+    """A baseline path as given, else the shipped file of that name (``--baseline ci-baseline.json``)."""
+    from ganbench.suites import SHIPPED_DIR
+
+    shipped = SHIPPED_DIR / path.name
+    return shipped if not path.exists() and len(path.parts) == 1 and shipped.is_file() else path
 
 
 def _store(results: Path):
@@ -42,7 +70,7 @@ def _expand(spec, store):
 
 
 @app.command()
-def plan(suite: Path = typer.Argument(..., help="Suite YAML file."),
+def plan(suite: Path = typer.Argument(..., help=SUITE_HELP),
          as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
          results: Path = RESULTS) -> None:
     """Show the grid a suite expands to — runs per dataset × model, total, training steps — without running it."""
@@ -59,11 +87,10 @@ def plan(suite: Path = typer.Argument(..., help="Suite YAML file."),
 
 
 @app.command()
-def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
+def run(suite: Path = typer.Argument(..., help=SUITE_HELP),
         results: Path = RESULTS,
-        workers: str = typer.Option("1", "--workers", "-w",
-                                    help="Parallel runs: a number, or 'auto' (one per GPU, else one per CPU core). "
-                                         "Ignored with --executor ray: the cluster's resources decide."),
+        workers: str = WORKERS,
+        threads: Optional[int] = THREADS,
         device: str = typer.Option("auto", help="cpu, cuda, or auto (cuda when present)."),
         executor: str = typer.Option("local", help="local, or ray (a Ray cluster; pip install 'ganbench\\[ray]'; --results must be "
                                      "on a filesystem every node shares)."),
@@ -72,12 +99,17 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
         data_root: Optional[Path] = typer.Option(None, help="Where real datasets live (else GANBENCH_DATA_ROOT)."),
         download: bool = typer.Option(False, help="Allow torchvision to download missing datasets."),
         inception_weights: Optional[Path] = typer.Option(None, help="Inception-v3 weights file for IS/FID/KID."),
+        offline: bool = OFFLINE,
         cache_dir: Optional[Path] = typer.Option(None, help="Feature/weights cache (else GANBENCH_CACHE, ~/.cache/ganbench)."),
         retry_failed: bool = typer.Option(False, help="Attempt failed runs again."),
         keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints",
                                               help="Keep a finished run's resumable training checkpoint (ckpt.pt: G, D "
                                                    "and both optimizers); by default only G's weights stay."),
         report: bool = typer.Option(False, help="Build the report when the grid is finished."),
+        tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR",
+                                                   help="Also write TensorBoard event files per run under DIR "
+                                                        "(losses, metrics and samples at each evaluation; "
+                                                        "watch with `tensorboard --logdir DIR`)."),
         runs_per_gpu: int = typer.Option(1, help="Runs sharing each GPU (local --workers auto, or Ray)."),
         ) -> None:
     """Train and evaluate every run of SUITE not yet done. Safe to interrupt: re-running resumes.
@@ -90,25 +122,30 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
 
     if inception_weights:
         os.environ["GANBENCH_INCEPTION_WEIGHTS"] = str(inception_weights)
+    _offline(offline)
+    if tensorboard:
+        from ganbench.tensorboard import require
+
+        require()
     spec = _suite(suite, steps)
     counts = run_suite(spec, _store(results), workers=workers, device=device, executor=executor, address=address,
                        data_root=str(data_root) if data_root else spec.data_root, download=download or spec.download,
                        cache_dir=str(cache_dir) if cache_dir else None, retry_failed=retry_failed,
-                       keep_checkpoints=keep_checkpoints,
-                       runs_per_gpu=runs_per_gpu)
+                       keep_checkpoints=keep_checkpoints, runs_per_gpu=runs_per_gpu, threads=threads,
+                       tensorboard=str(tensorboard) if tensorboard else None)
     typer.echo("finished: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else "nothing to run")
     if report:
         _report(results / spec.name, Path("reports") / spec.name, "fid", [], [])
 
 
 @app.command()
-def status(target: Path = typer.Argument(..., help="A suite YAML file, or a results directory."),
+def status(target: Path = typer.Argument(..., help="A suite (YAML file or shipped name), or a results directory."),
            results: Path = RESULTS) -> None:
     """Counts of done / running / diverged / failed / pending runs, and why the failed ones failed."""
     from ganbench.suite_runner import dir_status, suite_status
     from ganbench.results.record import STATUSES
 
-    if target.suffix in (".yaml", ".yml"):
+    if target.suffix in (".yaml", ".yml") or not target.exists():
         spec = _suite(target)
         rows = suite_status(spec, _store(results), _expand(spec, _store(results)))
     else:
@@ -121,14 +158,19 @@ def status(target: Path = typer.Argument(..., help="A suite YAML file, or a resu
 
 
 @app.command("ls")
-def ls(section: Optional[str] = typer.Argument(None, help="One of: losses, penalties, architectures, datasets, "
-                                                          "extractors, metrics, hparams.")) -> None:
-    """What is registered: losses, penalties, architectures, datasets, feature extractors, metrics, hyperparameters."""
+def ls(section: Optional[str] = typer.Argument(None, help="One of: kinds, losses, penalties, architectures, datasets, "
+                                                          "extractors, metrics, hparams, suites.")) -> None:
+    """What is registered: model kinds (GAN, VAE), losses, penalties, architectures, datasets, feature extractors,
+    metrics, hyperparameters, and the shipped suites."""
     from ganbench.catalog import registries
 
+    if section in ("suites", "suite"):
+        _list_suites()
+        return
     regs = registries()
     if section is not None:
-        aliases = {"archs": "architectures", "arch": "architectures", "loss": "losses", "dataset": "datasets",
+        aliases = {"kind": "kinds", "models": "kinds", "archs": "architectures", "arch": "architectures",
+                   "loss": "losses", "dataset": "datasets",
                    "metric": "metrics", "extractor": "extractors", "penalty": "penalties", "hparam": "hparams"}
         key = aliases.get(section, section)
         if key not in regs:
@@ -142,6 +184,17 @@ def ls(section: Optional[str] = typer.Argument(None, help="One of: losses, penal
         for entry in registry:
             typer.echo(f"  {entry.name:16s} {entry.doc}")
         typer.echo("")
+    if section is None:
+        _list_suites()
+
+
+def _list_suites() -> None:
+    from ganbench.suites import description, shipped
+
+    typer.echo("suites:")
+    for name, path in shipped().items():
+        typer.echo(f"  {name:16s} {description(path)}")
+    typer.echo("")
 
 
 @app.command()
@@ -203,7 +256,7 @@ def preview(dataset: str = typer.Argument(..., help="A registered dataset (see `
 UNTRAINED_DIR = ".untrained"  # under --results: the suite trained for one step (never reported with the rest)
 
 
-def _untrained(spec, results: Path, workers: str, device: str):
+def _untrained(spec, results: Path, workers: str, device: str, threads: Optional[int] = None):
     """The suite trained for one step, stored under ``results/.untrained``: the aggregate an untrained
     generator reaches, per (dataset, model, metric). Resumable like any run."""
     import pandas as pd
@@ -215,7 +268,7 @@ def _untrained(spec, results: Path, workers: str, device: str):
 
     one_step = with_overrides(spec, steps=1)
     run_suite(one_step, _store(results / UNTRAINED_DIR), workers=workers, device=device, data_root=spec.data_root,
-              download=spec.download)
+              download=spec.download, threads=threads)
     suite_dir = results / UNTRAINED_DIR / spec.name
     df = load_results(suite_dir) if suite_dir.exists() else pd.DataFrame(columns=["metric"])
     return df, aggregate(df)
@@ -230,7 +283,8 @@ def _dataset_infos(spec) -> dict:
 
 
 @app.command()
-def baseline(suite: Path = typer.Argument(..., help="Suite YAML file whose results define the baseline."),
+def baseline(suite: Path = typer.Argument(..., help="Suite (YAML file or shipped name) whose results define the "
+                                                   "baseline."),
              out: Path = typer.Option(..., help="Baseline JSON to write (commit it next to the suite)."),
              results: Path = RESULTS,
              z: float = typer.Option(2.0, help="Tolerance in standard deviations over runs (seeds)."),
@@ -238,7 +292,9 @@ def baseline(suite: Path = typer.Argument(..., help="Suite YAML file whose resul
              drop_weak: bool = typer.Option(False, "--drop-weak",
                                             help="Leave out, with a warning, entries that could never fail or that an "
                                                  "untrained generator passes, instead of refusing to write the baseline."),
-             workers: str = typer.Option("1", "--workers", "-w", help="Parallel runs for the one-step training."),
+             workers: str = WORKERS,
+             threads: Optional[int] = THREADS,
+             offline: bool = OFFLINE,
              device: str = typer.Option("auto", help="cpu, cuda or auto (for the one-step training)."),
              ) -> None:
     """Write a regression baseline from a suite's stored results: median, spread and tolerance per metric.
@@ -250,11 +306,12 @@ def baseline(suite: Path = typer.Argument(..., help="Suite YAML file whose resul
     from ganbench.atomic import atomic_write_json
     from ganbench.results.frame import load_results
 
+    _offline(offline)
     spec = _suite(suite)
     df = load_results(results / spec.name) if (results / spec.name).exists() else None
     if df is None or df.empty:
         raise GanbenchError(f"{results / spec.name}: no stored runs (run `ganbench run {suite}` first)")
-    _, untrained = _untrained(spec, results, workers, device)
+    _, untrained = _untrained(spec, results, workers, device, threads)
     doc, weak = make_baseline(df, spec.name, z=z, rel=rel, untrained=untrained, infos=_dataset_infos(spec),
                               drop_weak=drop_weak)
     for (dataset, model, metric), why in sorted(weak.items()):
@@ -264,12 +321,15 @@ def baseline(suite: Path = typer.Argument(..., help="Suite YAML file whose resul
 
 
 @app.command()
-def check(suite: Path = typer.Argument(..., help="Suite YAML file to run (or read) and compare."),
-          baseline_file: Path = typer.Option(..., "--baseline", help="Baseline JSON written by `ganbench baseline`."),
+def check(suite: Path = typer.Argument(..., help="Suite (YAML file or shipped name) to run (or read) and compare."),
+          baseline_file: Path = typer.Option(..., "--baseline", help="Baseline JSON written by `ganbench baseline` "
+                                             "(or a shipped one by name: ci-baseline.json)."),
           results: Path = RESULTS,
           tolerance: float = typer.Option(1.0, help="Scale every stored tolerance (e.g. 2 doubles them)."),
           run_first: bool = typer.Option(True, "--run/--no-run", help="Train missing runs first, or only read results."),
-          workers: str = typer.Option("1", "--workers", "-w", help="Parallel runs when training (number or auto)."),
+          workers: str = WORKERS,
+          threads: Optional[int] = THREADS,
+          offline: bool = OFFLINE,
           device: str = typer.Option("auto", help="cpu, cuda or auto."),
           self_test: bool = typer.Option(False, "--self-test",
                                          help="Prove the gate's power instead: train the suite for one step (under "
@@ -284,10 +344,11 @@ def check(suite: Path = typer.Argument(..., help="Suite YAML file to run (or rea
     from ganbench.check import self_test as gate_power
     from ganbench.results.frame import load_results
 
-    entries, left_out = read_baseline_doc(baseline_file)
+    entries, left_out = read_baseline_doc(_baseline_file(baseline_file))
+    _offline(offline)
     spec = _suite(suite)
     if self_test:
-        df, _ = _untrained(spec, results, workers, device)
+        df, _ = _untrained(spec, results, workers, device, threads)
         typer.echo(format_table(compare(df, entries, scale=tolerance, left_out=left_out)))
         power = gate_power(df, entries, scale=tolerance)
         blind_pairs = [pair for pair, caught in power.items() if not caught]
@@ -301,7 +362,7 @@ def check(suite: Path = typer.Argument(..., help="Suite YAML file to run (or rea
         from ganbench.suite_runner import run_suite
 
         run_suite(spec, _store(results), workers=workers, device=device, data_root=spec.data_root,
-                  download=spec.download)
+                  download=spec.download, threads=threads)
     suite_dir = results / spec.name
     import pandas as pd
 

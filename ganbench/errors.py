@@ -17,6 +17,17 @@ class SpecError(GanbenchError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
+class SpecErrors(SpecError):
+    """Several suite fields are invalid: a count line, then one ``path: detail`` line per problem in
+    document order (as a compiler lists them). A SpecError still, so ``path`` is the first problem's."""
+
+    def __init__(self, problems: list[SpecError], source: str = ""):
+        self.problems, self.source = list(problems), source
+        self.path, self.detail = problems[0].path, problems[0].detail
+        where = f" in {source}" if source else ""
+        GanbenchError.__init__(self, "\n".join([f"{len(problems)} problems{where}:", *(f"  {p}" for p in problems)]))
+
+
 class UnknownNameError(GanbenchError, KeyError):
     """A name is not in a registry; the message suggests the closest registered names."""
 
@@ -35,3 +46,14 @@ class UnknownNameError(GanbenchError, KeyError):
 
 class MissingResourceError(GanbenchError):
     """A dataset file or model weights are absent; the message says what to put where."""
+
+
+class WeightsDigestError(GanbenchError):
+    """A fetched weights file is not the published one (its SHA-256 differs); it has been deleted."""
+
+    def __init__(self, message: str, file_name: str = "", expected: str = "", actual: str = ""):
+        self.file_name, self.expected, self.actual = file_name, expected, actual
+        super().__init__(message)
+
+    def __reduce__(self):  # keeps the fields when a worker process sends the error back
+        return type(self), (self.args[0], self.file_name, self.expected, self.actual)

@@ -43,7 +43,7 @@ class Expansion:
 def search_space(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry) -> dict[str, Any]:
     """Merged search space for one (phase, dataset, model): suite < phase < dataset < model < the phase's
     overrides for that model; applicable keys only."""
-    from ganbench.losses import LOSSES
+    from ganbench.catalog import LOSSES
 
     loss_params = tuple(LOSSES.meta(model.loss)["params"]) if model.loss else ()
     merged = {**spec.hparams, **phase.hparams, **dataset.hparams, **model.hparams,
@@ -54,15 +54,14 @@ def search_space(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: Mo
 def _base(model: ModelEntry, data_kind: str) -> dict[str, Any]:
     """Every applicable hyperparameter at its default: the registry's, the loss's own, then the
     architecture's (e.g. no norm in the MLP's D)."""
-    from ganbench.losses import LOSSES
-    from ganbench.nets.base import ARCHS
+    from ganbench.catalog import ARCHS, LOSSES
 
     if model.loss is None:
         values = defaults_for(model.kind, (), model.penalty)
     else:
         meta = LOSSES.meta(model.loss)
         values = defaults_for(model.kind, tuple(meta["params"]), model.penalty, dict(meta["params"]))
-    arch_defaults = ARCHS.get(model.arch[data_kind]).hparam_defaults
+    arch_defaults = ARCHS.meta(model.arch[data_kind])["hparam_defaults"]
     values.update({k: v for k, v in arch_defaults.items() if k in values})
     return values
 

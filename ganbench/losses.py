@@ -1,15 +1,16 @@
 """GAN losses: one registry, one signature, no knowledge of architectures.
 
 A loss is built by :func:`build_loss` (its own parameters from the hyperparameters, defaults from its
-registration — stated there only) and called as ``loss(d_real, d_fake) ->
+declaration in :mod:`ganbench.catalog` — stated there only) and called as ``loss(d_real, d_fake) ->
 (d_loss, g_loss)``, where ``d_real``/``d_fake`` are the discriminator's per-sample scores (B,) on
 real and generated batches. The trainer back-propagates ``d_loss`` into D and ``g_loss`` into G.
 Hooks let the few stateful losses act: after each D update WGAN clips D's weights
 (``constrain``); at the end of each training step, after the G update, BEGAN updates its
 equilibrium term k_t from the step's batch scored again (``after_step``, asked for by
-``rescores_after_step``). Metadata: ``d_output`` says what the score is ("logit", or for BEGAN the
-per-sample L1 "reconstruction" error of an autoencoder D), ``params`` the loss's own
-hyperparameters with defaults, ``default_penalty`` the penalty the model uses unless told otherwise.
+``rescores_after_step``). The class attribute ``d_output`` says what the score is ("logit", or for
+BEGAN the per-sample L1 "reconstruction" error of an autoencoder D); the catalog's metadata gives
+``params``, the loss's own hyperparameters with defaults, and ``default_penalty``, the penalty the
+model uses unless told otherwise.
 Formulas follow ../shared/reference/lucic2018.md (and compare_gan's ``loss_lib``).
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganbench.registry import Registry
+from ganbench.catalog import LOSSES
 
 
 class GanLoss:
@@ -67,11 +68,6 @@ class GanLoss:
         pass
 
 
-LOSSES: Registry[type[GanLoss]] = Registry("loss")
-
-
-@LOSSES.register("mm", aliases=("minimax", "mm_gan"), params={}, default_penalty="none",
-                 description="Minimax GAN (Goodfellow et al.): G minimises E log(1 − σ(D(G(z)))), saturating.")
 class Minimax(GanLoss):
     def terms(self, d_real, d_fake):
         d_loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
@@ -79,8 +75,6 @@ class Minimax(GanLoss):
         return d_loss, g_loss
 
 
-@LOSSES.register("ns", aliases=("ns_gan", "gan", "nsgan"), params={}, default_penalty="none",
-                 description="Non-saturating GAN: D as minimax, G maximises E log σ(D(G(z))).")
 class NonSaturating(GanLoss):
     def terms(self, d_real, d_fake):
         d_loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
@@ -92,8 +86,6 @@ class Wasserstein(GanLoss):
         return d_fake.mean() - d_real.mean(), -d_fake.mean()
 
 
-@LOSSES.register("wgan", params={"clip": 0.01}, default_penalty="none",
-                 description="WGAN (Arjovsky et al.): critic weights clipped to ±clip after every D step.")
 class WassersteinClipped(Wasserstein):
     def __init__(self, clip: float):
         self.clip = float(clip)
@@ -102,14 +94,10 @@ class WassersteinClipped(Wasserstein):
         return parameter.clamp(-self.clip, self.clip)
 
 
-@LOSSES.register("wgan_gp", aliases=("wgangp",), params={}, default_penalty="wgan_gp",
-                 description="WGAN-GP (Gulrajani et al.): Wasserstein terms + gradient penalty on interpolates.")
 class WassersteinGP(Wasserstein):
     resamples_latents_for_g = True  # v1.0 WGAN_GP.resample_before_generator
 
 
-@LOSSES.register("lsgan", aliases=("ls",), params={}, default_penalty="none",
-                 description="Least-squares GAN on σ(D) as compare_gan: ½E(σ(D(x))−1)² + ½Eσ(D(x̂))².")
 class LeastSquares(GanLoss):
     def terms(self, d_real, d_fake):
         p_real, p_fake = torch.sigmoid(d_real), torch.sigmoid(d_fake)
@@ -117,22 +105,15 @@ class LeastSquares(GanLoss):
         return d_loss, 0.5 * (p_fake - 1).pow(2).mean()
 
 
-@LOSSES.register("dragan", params={}, default_penalty="dragan",
-                 description="DRAGAN (Kodali et al.): non-saturating terms + gradient penalty near real data.")
 class Dragan(NonSaturating):
     pass
 
 
-@LOSSES.register("hinge", params={}, default_penalty="none",
-                 description="Hinge loss (SNGAN/BigGAN): E relu(1 − D(x)) + E relu(1 + D(x̂)); G: −E D(x̂).")
 class Hinge(GanLoss):
     def terms(self, d_real, d_fake):
         return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean(), -d_fake.mean()
 
 
-@LOSSES.register("began", params={"gamma": 0.75, "lambda_k": 1e-3, "clip_k": False}, default_penalty="none",
-                 d_output="reconstruction", revision=2,
-                 description="BEGAN (Berthelot et al.): autoencoder D, L_D = L(x) − k_t L(x̂), k_t equilibrium control.")
 class Began(GanLoss):
     """Scores are per-sample L1 reconstruction errors L(v) = mean|v − AE(v)|.
 

@@ -11,11 +11,10 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ganbench.registry import Registry
+from ganbench.catalog import PENALTIES  # noqa: F401  (declared there; re-exported for the trainer)
 
 Score = Callable[[Tensor], Tensor]
 Penalty = Callable[[Score, Tensor, Tensor], Tensor]
-PENALTIES: Registry[Penalty] = Registry("penalty")
 
 # compare_gan's norm: sqrt(1e-4 + Σg²) keeps the gradient of the norm finite at g = 0.
 NORM_EPS = 1e-4
@@ -31,13 +30,10 @@ def _per_sample_uniform(x: Tensor) -> Tensor:
     return torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device, dtype=x.dtype)
 
 
-@PENALTIES.register("none", description="No penalty.")
 def no_penalty(score: Score, real: Tensor, fake: Tensor) -> Tensor:
     return real.new_zeros(())
 
 
-@PENALTIES.register("wgan_gp", aliases=("gp",),
-                    description="E(‖∇D(x̃)‖ − 1)², x̃ = αx + (1 − α)x̂, α ~ U(0,1) per sample (Gulrajani et al.).")
 def wgan_gp(score: Score, real: Tensor, fake: Tensor) -> Tensor:
     alpha = _per_sample_uniform(real)
     return (_grad_norm(score, alpha * real + (1 - alpha) * fake.detach()) - 1).pow(2).mean()
@@ -54,8 +50,6 @@ def _dragan_points(real: Tensor) -> Tensor:
     return real + alpha * (perturbed - real)
 
 
-@PENALTIES.register("dragan", revision=2,
-                    description="E(‖∇σ(D(x̃))‖ − 1)² near real data, on D's sigmoid as the study (Kodali et al.).")
 def dragan(score: Score, real: Tensor, fake: Tensor) -> Tensor:
     """The study's DRAGAN: the gradient of σ(D(x̃)), D's probability, not of its logit.
 
@@ -66,14 +60,11 @@ def dragan(score: Score, real: Tensor, fake: Tensor) -> Tensor:
     return (_grad_norm(lambda v: torch.sigmoid(score(v)), _dragan_points(real)) - 1).pow(2).mean()
 
 
-@PENALTIES.register("dragan_logit",
-                    description="E(‖∇D(x̃)‖ − 1)² near real data, on D's logit (DRAGAN paper's form; not the study's).")
 def dragan_logit(score: Score, real: Tensor, fake: Tensor) -> Tensor:
     """DRAGAN's penalty on the logit, the form of Kodali et al.'s paper and most re-implementations."""
     return (_grad_norm(score, _dragan_points(real)) - 1).pow(2).mean()
 
 
-@PENALTIES.register("r1", description="E‖∇D(x)‖² on real data, zero-centred (Mescheder et al.); λ = γ/2.")
 def r1(score: Score, real: Tensor, fake: Tensor) -> Tensor:
     points = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(score(points).sum(), points, create_graph=True)

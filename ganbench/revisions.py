@@ -24,10 +24,7 @@ def _revision(registry: Any, name: str | None) -> int:
 
 def revisions(kind: str, loss: str | None, arch: str, penalty: str, dataset: str) -> dict[str, int]:
     """The revisions (above 1) of the trainer, architecture, loss, penalty and dataset of one run."""
-    from ganbench.data.base import DATASETS
-    from ganbench.losses import LOSSES
-    from ganbench.nets.base import ARCHS
-    from ganbench.penalties import PENALTIES
+    from ganbench.catalog import ARCHS, DATASETS, LOSSES, PENALTIES
 
     found = {"trainer": TRAINER.get(kind, 1), "arch": _revision(ARCHS, arch),
              "loss": _revision(LOSSES, loss), "penalty": _revision(PENALTIES, penalty),

@@ -9,9 +9,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
-import torch
+from typing import Any, Callable
 
 from ganbench import __version__
 from ganbench.errors import GanbenchError
@@ -29,6 +27,7 @@ class RunOptions:
     retry_failed: bool = False
     threads: int | None = None  # torch intra-op threads for this run (None: leave as is)
     keep_checkpoints: bool = False  # keep a finished run's resumable training checkpoint (ckpt.pt)
+    tensorboard: str | None = None  # write TensorBoard event files under this folder (ganbench.tensorboard)
 
 
 def failed_record(spec: RunSpec, error: str, device: str, seconds: float | None = None) -> RunRecord:
@@ -57,6 +56,8 @@ def execute(spec: RunSpec, store: Store, options: RunOptions = RunOptions(),
 
 def _execute_locked(spec: RunSpec, store: Store, options: RunOptions, progress) -> str:
     """Run with ``options.threads`` torch threads, giving the caller back its own count afterwards."""
+    import torch  # here, not at module level: `ganbench status` imports this module and needs no torch
+
     before = torch.get_num_threads()
     if options.threads:
         torch.set_num_threads(options.threads)
@@ -67,23 +68,30 @@ def _execute_locked(spec: RunSpec, store: Store, options: RunOptions, progress) 
 
 
 def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress) -> str:
+    import torch
+
     from ganbench.data import load_dataset
     from ganbench.evaluate import Evaluator
     from ganbench.features.cache import default_cache_dir
+    from ganbench.tensorboard import RunLog
     from ganbench.train import Checkpointing, train
 
     store.begin(spec)
     tic = time.perf_counter()
+    log = None
     try:
         device = torch.device(options.device)
         dataset = load_dataset(spec.dataset, dict(spec.dataset_params), data_root=options.data_root,
                                download=options.download)
         cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
         evaluator = Evaluator(spec.evaluation, dataset, device=device, cache_dir=cache_dir, run_seed=spec.seed)
+        evaluate, on_history = evaluator, lambda history: store.write_history(spec, history)
+        if options.tensorboard:
+            log = RunLog(options.tensorboard, spec)
+            evaluate, on_history = _watched(evaluator, on_history, log)
         checkpointing = Checkpointing(save=lambda state: store.save_checkpoint(spec, state),
-                                      load=lambda: store.load_checkpoint(spec),
-                                      on_history=lambda history: store.write_history(spec, history))
-        outcome = train(spec, dataset, device=device, evaluate=evaluator, checkpointing=checkpointing,
+                                      load=lambda: store.load_checkpoint(spec), on_history=on_history)
+        outcome = train(spec, dataset, device=device, evaluate=evaluate, checkpointing=checkpointing,
                         progress=progress)  # history.jsonl is written at every evaluation (on_history)
         samples_file = None
         if outcome.status == "done":
@@ -114,3 +122,23 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
         message = str(err) if isinstance(err, GanbenchError) else f"{type(err).__name__}: {err}"
         store.write_record(failed_record(spec, message, options.device, time.perf_counter() - tic))
         return "failed"
+    finally:
+        if log is not None:
+            log.close()
+
+
+def _watched(evaluator, on_history, log):
+    """The evaluator and history writer, also logging each evaluation point (scalars and its samples) to
+    TensorBoard once its history row is complete (losses and metrics)."""
+    samples: dict[int, Any] = {}
+
+    def evaluate(generator, sample_latent, step: int):
+        evaluation = evaluator(generator, sample_latent, step)
+        samples[step] = evaluation.samples
+        return evaluation
+
+    def write(history: list[dict[str, Any]]) -> None:
+        on_history(history)
+        log.evaluation(history[-1], samples.pop(int(history[-1]["step"]), None))
+
+    return evaluate, write

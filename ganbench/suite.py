@@ -1,16 +1,21 @@
 """Suite YAML → validated, resolved SuiteSpec (expansion into runs is :mod:`ganbench.expand`).
 
 Validation is strict and speaks in YAML paths (``models[2].loss: unknown loss 'wgan_pg' — did you
-mean 'wgan_gp'?``). The format is documented in the README ("Suite format").
+mean 'wgan_gp'?``), and reports every problem of a suite in one pass, in document order (as a compiler
+does): a part that cannot be parsed contributes its problem, and the rest is still checked. Reading the
+file never ends in a traceback: undecodable bytes, YAML errors, deep nesting and huge numbers are each one
+message. The format is documented in the README ("Suite format").
 """
 from __future__ import annotations
 
+import math
+import reprlib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import yaml
 
-from ganbench.errors import GanbenchError, SpecError, UnknownNameError
+from ganbench.errors import GanbenchError, SpecError, SpecErrors, UnknownNameError
 from ganbench.expand import search_space
 from ganbench.hparams import HPARAMS
 from ganbench.registry import did_you_mean
@@ -19,44 +24,146 @@ from ganbench.specs import BestOf, Budget, DatasetEntry, Distribution, EvalProto
 DISTRIBUTIONS = ("loguniform", "uniform", "int", "choice")
 DEFAULT_EVALUATION = {"extractor": "auto", "n_gen": 1000, "n_real": 1000, "split": "test"}
 
+# Bounds far beyond any real suite, so a slip of the keyboard fails here, naming the field, instead of
+# later as an OverflowError in numpy or torch, or as an expansion that never ends.
+MAX_INT = 2**31 - 1  # any integer hyperparameter or option value (the sizes torch and numpy take)
+MAX_SEED = 2**32 - 1  # numpy's seed range
+MAX_COUNT = 100_000  # seeds given as a count; random settings per grid point
+MAX_STEPS = 10**9  # training steps and the evaluation interval
+MAX_SAMPLES = 10**7  # n_gen, n_real
+MAX_DEPTH = 32  # nesting inside dataset params and free-form options
+MAX_VALUES = 10_000  # values inside one of those (a YAML alias can repeat a value many times over)
+
+T = TypeVar("T")
+
+# ---------------------------------------------------------------- collecting problems
+
+
+class Problems:
+    """Every problem of one parse, so a suite's mistakes are reported together, as a compiler does.
+
+    A section parser records a problem and goes on; what it could not parse is None, and the checks that
+    need it are skipped, so one mistake is reported once, not again by everything that depends on it.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[SpecError] = []
+
+    def add(self, err: SpecError) -> None:
+        self.found.append(err)
+
+    def attempt(self, parse: Callable[..., T], *args: Any) -> T | None:
+        """``parse(*args)``, or None with its SpecError recorded."""
+        try:
+            return parse(*args)
+        except SpecError as err:
+            self.add(err)
+            return None
+
+    def mark(self) -> int:
+        """A point to ask :meth:`clean_since` about: has anything gone wrong since?"""
+        return len(self.found)
+
+    def clean_since(self, mark: int) -> bool:
+        return len(self.found) == mark
+
+    def error(self, doc: Any, source: str) -> SpecError:
+        """The problems found, deduplicated and in document order: one SpecError, or SpecErrors."""
+        unique = list(dict.fromkeys((e.path, e.detail) for e in self.found))
+        unique.sort(key=lambda problem: _position(doc, problem[0]))
+        problems = [SpecError(_printable(path), _printable(detail)) for path, detail in unique]
+        return problems[0] if len(problems) == 1 else SpecErrors(problems, source)
+
+
+def _position(doc: Any, path: str) -> tuple[int, ...]:
+    """Where ``path`` (``models[2].arch.image``) lies in ``doc``, as indices to sort problems by; a missing
+    key sorts after its mapping's keys. Keys may hold dots (model names), so the longest key wins."""
+    rank: list[int] = []
+    node, rest = doc, path
+    while rest:
+        if rest[0] == "[" and isinstance(node, list):
+            end = rest.find("]")
+            if end < 0 or not rest[1:end].isdigit():
+                break
+            index = int(rest[1:end])
+            rank.append(index)
+            node, rest = (node[index] if index < len(node) else None), rest[end + 1:]
+            continue
+        if not isinstance(node, dict):
+            break
+        rest = rest[1:] if rest[0] == "." else rest
+        keys = [str(k) for k in node]
+        matches = [i for i, k in enumerate(keys) if k and (rest == k or rest.startswith((f"{k}.", f"{k}[")))]
+        if not matches:
+            rank.append(len(keys))
+            break
+        index = max(matches, key=lambda i: len(keys[i]))
+        rank.append(index)
+        node, rest = node[list(node)[index]], rest[len(keys[index]):]
+    return tuple(rank)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters and lone surrogates escaped: a problem stays one printable line."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 # ---------------------------------------------------------------- validation helpers
+
+_SHOW = reprlib.Repr()
+_SHOW.maxstring = _SHOW.maxother = 80
+_SHOW.maxlevel = 3
+
+
+def _show(value: Any) -> str:
+    """``repr`` cut to a line: a value from YAML can be huge, deep, or (through an alias) contain itself."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        try:
+            return f"a {len(str(abs(value))):,}-digit integer"
+        except ValueError:  # past Python's limit on digits for str()
+            return f"a {value.bit_length():,}-bit integer"
+    return _SHOW.repr(value)
 
 
 def _type_name(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number", type(None): "empty"}.get(type(value), type(value).__name__)
+            float: "a number", type(None): "empty", bytes: "binary data"}.get(type(value), type(value).__name__)
 
 
-def _mapping(node: Any, path: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
+def _mapping(node: Any, path: str, allowed: tuple[str, ...], errs: Problems,
+             required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``node``'s allowed keys; each unknown or missing key is recorded. Raises when it is no mapping."""
     if not isinstance(node, dict):
         raise SpecError(path, f"expected a mapping, got {_type_name(node)}")
     for key in node:
         if key not in allowed:
             hint = did_you_mean(str(key), allowed) or f" (allowed: {', '.join(allowed)})"
-            raise SpecError(f"{path}.{key}" if path else str(key), f"unknown key '{key}'{hint}")
+            errs.add(SpecError(f"{path}.{key}" if path else str(key) or "''", f"unknown key '{key}'{hint}"))
     for key in required:
         if key not in node:
-            raise SpecError(f"{path}.{key}" if path else key, "is required")
-    return node
+            errs.add(SpecError(f"{path}.{key}" if path else key, "is required"))
+    return {key: value for key, value in node.items() if key in allowed}
 
 
-def _int(node: Any, path: str, low: int = 0) -> int:
+def _int(node: Any, path: str, low: int = 0, high: int = MAX_INT) -> int:
     if isinstance(node, bool) or not isinstance(node, int):
-        raise SpecError(path, f"expected an integer, got {_type_name(node)} {node!r}")
+        raise SpecError(path, f"expected an integer, got {_type_name(node)} {_show(node)}")
     if node < low:
-        raise SpecError(path, f"must be ≥ {low}, got {node}")
+        raise SpecError(path, f"must be ≥ {low}, got {_show(node)}")
+    if node > high:
+        raise SpecError(path, f"must be ≤ {high:,} (ganbench's limit), got {_show(node)}")
     return node
 
 
 def _str(node: Any, path: str) -> str:
     if not isinstance(node, str) or not node:
-        raise SpecError(path, f"expected a non-empty string, got {_type_name(node)} {node!r}")
+        raise SpecError(path, f"expected a non-empty string, got {_type_name(node)} {_show(node)}")
     return node
 
 
 def _bool(node: Any, path: str) -> bool:
     if not isinstance(node, bool):
-        raise SpecError(path, f"expected true or false, got {_type_name(node)} {node!r}")
+        raise SpecError(path, f"expected true or false, got {_type_name(node)} {_show(node)}")
     return node
 
 
@@ -69,13 +176,47 @@ def _name(registry, node: Any, path: str) -> str:
 
 def _seeds(node: Any, path: str) -> tuple[int, ...]:
     if isinstance(node, int) and not isinstance(node, bool):
-        return tuple(range(_int(node, path, low=1)))
+        return tuple(range(_int(node, path, low=1, high=MAX_COUNT)))
     if isinstance(node, list) and node:
-        seeds = tuple(_int(s, f"{path}[{i}]") for i, s in enumerate(node))
+        if len(node) > MAX_COUNT:
+            raise SpecError(path, f"{len(node):,} seeds, more than ganbench's limit of {MAX_COUNT:,}")
+        seeds = tuple(_int(s, f"{path}[{i}]", high=MAX_SEED) for i, s in enumerate(node))
         if len(set(seeds)) != len(seeds):
             raise SpecError(path, "seeds repeat")
         return seeds
-    raise SpecError(path, f"expected a count or a non-empty list of integers, got {_type_name(node)} {node!r}")
+    raise SpecError(path, f"expected a count or a non-empty list of integers, got {_type_name(node)} {_show(node)}")
+
+
+def _plain(node: Any, path: str) -> Any:
+    """``node`` when it is what a spec stores as JSON: finite numbers, strings, booleans, lists and
+    string-keyed mappings, not nested too deeply and not too many (YAML aliases can multiply a value)."""
+    left = MAX_VALUES
+
+    def visit(value: Any, where: str, inside: tuple[int, ...]) -> None:
+        nonlocal left
+        left -= 1
+        if left < 0:
+            raise SpecError(path, f"holds more than {MAX_VALUES:,} values (ganbench's limit)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SpecError(where, f"must be a finite number, got {value}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise SpecError(where, f"must be within ±{MAX_INT:,} (ganbench's limit), got {_show(value)}")
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return
+        if not isinstance(value, (list, dict)):
+            raise SpecError(where, f"expected a number, string, true/false, list or mapping, got {_type_name(value)}")
+        if id(value) in inside:
+            raise SpecError(where, "contains itself (a YAML alias inside its own anchor)")
+        if len(inside) >= MAX_DEPTH:
+            raise SpecError(where, f"nested more than {MAX_DEPTH} levels deep (ganbench's limit)")
+        inside += (id(value),)
+        for key, item in (enumerate(value) if isinstance(value, list) else value.items()):
+            if isinstance(value, dict) and not isinstance(key, str):
+                raise SpecError(where, f"key {_show(key)} is {_type_name(key)}; keys must be strings (quote it)")
+            visit(item, f"{where}[{key}]" if isinstance(value, list) else f"{where}.{key}", inside)
+
+    visit(node, path, ())
+    return node
 
 
 def _hparam_value(name: str, node: Any, path: str) -> Any:
@@ -83,6 +224,13 @@ def _hparam_value(name: str, node: Any, path: str) -> Any:
     spec = HPARAMS.get(name)
 
     def checked(value: Any, where: str) -> Any:
+        # what HParam.check cannot judge: containers, NaN and ±inf, integers past float's range
+        if value is not None and not isinstance(value, (bool, int, float, str)):
+            raise SpecError(where, f"expected {spec.type.__name__}, got {type(value).__name__} {_show(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SpecError(where, f"must be a finite number, got {value}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise SpecError(where, f"must be within ±{MAX_INT:,} (ganbench's limit), got {_show(value)}")
         problem = spec.check(value)
         if problem:
             raise SpecError(where, problem)
@@ -103,7 +251,7 @@ def _hparam_value(name: str, node: Any, path: str) -> Any:
                 raise SpecError(where, "expected a non-empty list of values")
             return Distribution(kind, tuple(checked(v, f"{where}[{i}]") for i, v in enumerate(args)))
         if not isinstance(args, list) or len(args) != 2:
-            raise SpecError(where, f"expected [low, high], got {args!r}")
+            raise SpecError(where, f"expected [low, high], got {_show(args)}")
         low, high = (checked(v, f"{where}[{i}]") for i, v in enumerate(args))
         if kind == "int" and spec.type is not int:
             raise SpecError(where, f"'{name}' is a {spec.type.__name__}, not an integer; use uniform or loguniform")
@@ -117,95 +265,157 @@ def _hparam_value(name: str, node: Any, path: str) -> Any:
     return checked(node, path)
 
 
-def _hparams(node: Any, path: str, allow_search: bool = True) -> Mapping[str, Any]:
+def _hparams(node: Any, path: str, errs: Problems, allow_search: bool = True) -> Mapping[str, Any] | None:
+    """The hyperparameters under ``path``, each wrong one recorded; None when any was wrong."""
     if node is None:
         return frozen({})
     if not isinstance(node, dict):
-        raise SpecError(path, f"expected a mapping of hyperparameters, got {_type_name(node)}")
-    out = {}
+        errs.add(SpecError(path, f"expected a mapping of hyperparameters, got {_type_name(node)}"))
+        return None
+    mark, out = errs.mark(), {}
     for key, value in node.items():
-        name = _name(HPARAMS, key, f"{path}.{key}")
-        out[name] = _hparam_value(name, value, f"{path}.{key}")
+        where = f"{path}.{key}"
+        name = errs.attempt(_name, HPARAMS, key, where)
+        if name is None:
+            continue
+        out[name] = errs.attempt(_hparam_value, name, value, where)
         if not allow_search and isinstance(out[name], (tuple, Distribution)):
-            raise SpecError(f"{path}.{key}", "must be a single value here (no grid or distribution)")
-    return frozen(out)
+            errs.add(SpecError(where, "must be a single value here (no grid or distribution)"))
+    return frozen(out) if errs.clean_since(mark) else None
 
 
 # ---------------------------------------------------------------- sections
+# Each takes the Problems of the parse and returns what it could; a part given but wrong is None.
 
 
-def _budget(node: Any, path: str, base: dict[str, Any]) -> dict[str, Any]:
-    node = _mapping(node, path, ("steps", "eval_every"))
+def _budget(node: Any, path: str, base: dict[str, Any], errs: Problems) -> dict[str, Any]:
+    try:
+        node = _mapping(node, path, ("steps", "eval_every"), errs)
+    except SpecError as err:
+        errs.add(err)
+        return {"steps": None, "eval_every": None}
     out = dict(base)
-    for key in node:
-        out[key] = _int(node[key], f"{path}.{key}", low=1)
+    for key, value in node.items():
+        out[key] = errs.attempt(_int, value, f"{path}.{key}", 1, MAX_STEPS)
     return out
 
 
-def _evaluation(node: Any, path: str, base: dict[str, Any]) -> dict[str, Any]:
-    from ganbench import features, metrics
+EVALUATION_KEYS = ("extractor", "metrics", "n_gen", "n_real", "split", "extractor_options", "metric_options")
+PROTOCOL_KEYS = ("extractor", "metrics", "n_gen", "n_real", "split")  # what _protocol needs, each known
 
-    node = _mapping(node, path, ("extractor", "metrics", "n_gen", "n_real", "split", "extractor_options",
-                                 "metric_options"))
+
+def _evaluation(node: Any, path: str, base: dict[str, Any], errs: Problems) -> dict[str, Any]:
+    from ganbench.catalog import EXTRACTORS, METRICS  # declared lazily: no torch
+
+    try:
+        node = _mapping(node, path, EVALUATION_KEYS, errs)
+    except SpecError as err:
+        errs.add(err)
+        return {**base, **dict.fromkeys(PROTOCOL_KEYS)}
     out = dict(base)
     if "extractor" in node:
         out["extractor"] = "auto" if node["extractor"] == "auto" else \
-            _name(features.EXTRACTORS, node["extractor"], f"{path}.extractor")
+            errs.attempt(_name, EXTRACTORS, node["extractor"], f"{path}.extractor")
     if "metrics" in node:
-        items = node["metrics"]
+        items, out["metrics"] = node["metrics"], None
         if not isinstance(items, list) or not items:
-            raise SpecError(f"{path}.metrics", "expected a non-empty list of metric names")
-        out["metrics"] = tuple(_name(metrics.METRICS, m, f"{path}.metrics[{i}]") for i, m in enumerate(items))
+            errs.add(SpecError(f"{path}.metrics", "expected a non-empty list of metric names"))
+        else:
+            names = [errs.attempt(_name, METRICS, m, f"{path}.metrics[{i}]") for i, m in enumerate(items)]
+            out["metrics"] = None if None in names else tuple(names)
     for key in ("n_gen", "n_real"):
         if key in node:
-            out[key] = _int(node[key], f"{path}.{key}", low=2)
+            out[key] = errs.attempt(_int, node[key], f"{path}.{key}", 2, MAX_SAMPLES)
     if "split" in node:
-        out["split"] = _str(node["split"], f"{path}.split")
+        out["split"] = errs.attempt(_str, node["split"], f"{path}.split")
     if "extractor_options" in node:
         opts = node["extractor_options"]
         if not isinstance(opts, dict):
-            raise SpecError(f"{path}.extractor_options", "expected a mapping")
-        out["extractor_options"] = {**out.get("extractor_options", {}), **opts}
+            errs.add(SpecError(f"{path}.extractor_options", "expected a mapping"))
+        elif errs.attempt(_plain, opts, f"{path}.extractor_options") is not None:
+            out["extractor_options"] = {**out.get("extractor_options", {}), **opts}
     if "metric_options" in node:
-        opts = _mapping(node["metric_options"], f"{path}.metric_options", tuple(metrics.METRICS.names()))
+        opts = errs.attempt(_mapping, node["metric_options"], f"{path}.metric_options",
+                            tuple(METRICS.names()), errs) or {}
         merged = dict(out.get("metric_options", {}))
         for metric, params in opts.items():
-            allowed = tuple(metrics.METRICS.meta(metric).get("defaults", {}))
-            merged[metric] = dict(_mapping(params, f"{path}.metric_options.{metric}", allowed))
+            where = f"{path}.metric_options.{metric}"
+            allowed = tuple(METRICS.meta(metric).get("defaults", {}))
+            given = errs.attempt(_mapping, params, where, allowed, errs)
+            if given is not None and errs.attempt(_plain, given, where) is not None:
+                merged[metric] = dict(given)
         out["metric_options"] = merged
     return out
 
 
-def _dataset(node: Any, path: str, budget: dict, evaluation: dict) -> DatasetEntry:
-    from ganbench.data import DATASETS
+DATASET_KEYS = ("name", "params", "budget", "evaluation", "hparams")
 
+
+def _dataset(node: Any, path: str, budget: dict, evaluation: dict,
+             errs: Problems) -> tuple[DatasetEntry | None, str | None]:
+    """The entry (None when anything in it, or inherited by it, is wrong) and its data kind, known once
+    its name is, so the models' architectures can still be checked against it."""
+    from ganbench.catalog import DATASETS
+
+    mark = errs.mark()
     if isinstance(node, str):
         node = {"name": node}
-    node = _mapping(node, path, ("name", "params", "budget", "evaluation", "hparams"), ("name",))
-    name = _name(DATASETS, node["name"], f"{path}.name")
-    meta = DATASETS.meta(name)
-    accepted = dict(meta.get("params", {}))
-    given = _mapping(node.get("params") or {}, f"{path}.params", tuple(accepted))
-    params = {**accepted, **given}
-    b = _budget(node.get("budget") or {}, f"{path}.budget", budget)
+    node = _mapping(node, path, DATASET_KEYS, errs, ("name",))
+    name = errs.attempt(_name, DATASETS, node["name"], f"{path}.name") if "name" in node else None
+    meta = DATASETS.meta(name) if name else {}
+    kind, params = meta.get("kind"), None
+    if name:
+        accepted = dict(meta.get("params", {}))
+        given = errs.attempt(_mapping, node.get("params") or {}, f"{path}.params", tuple(accepted), errs)
+        if given is not None:
+            for key, value in given.items():
+                errs.attempt(_plain, value, f"{path}.params.{key}")
+            params = {**accepted, **given}
+    b = _budget(node.get("budget") or {}, f"{path}.budget", budget, errs)
     if "steps" not in b:
-        raise SpecError(f"{path}.budget.steps" if "budget" in node else "budget.steps", "is required")
-    b.setdefault("eval_every", b["steps"])
-    ev = _evaluation(node.get("evaluation") or {}, f"{path}.evaluation", evaluation)
+        errs.add(SpecError(f"{path}.budget.steps" if "budget" in node else "budget.steps", "is required"))
+    b.setdefault("eval_every", b.get("steps"))
+    ev = _evaluation(node.get("evaluation") or {}, f"{path}.evaluation", evaluation, errs)
     if "metrics" not in ev:
-        raise SpecError("evaluation.metrics", "is required (e.g. [fid, prc, knn])")
-    return DatasetEntry(name, frozen(params), meta["kind"], Budget(b["steps"], b["eval_every"]),
-                        _protocol(ev, name, meta["kind"], f"{path}"), _hparams(node.get("hparams"), f"{path}.hparams"))
+        errs.add(SpecError("evaluation.metrics", "is required (e.g. [fid, prc, knn])"))
+    hparams = _hparams(node.get("hparams"), f"{path}.hparams", errs)
+    protocol = None
+    if kind and all(ev.get(key) is not None for key in PROTOCOL_KEYS):
+        protocol = errs.attempt(_protocol, ev, name, kind, path)
+        if protocol is not None and not protocol.metrics:
+            errs.add(SpecError(f"{path}.evaluation.metrics" if "evaluation" in node else "evaluation.metrics",
+                               f"none of the metrics applies to dataset '{name}' ({kind} data, extractor "
+                               f"'{protocol.extractor}')"))
+    if not errs.clean_since(mark) or protocol is None or b.get("steps") is None or b["eval_every"] is None:
+        return None, kind
+    return DatasetEntry(name, frozen(params), kind, Budget(b["steps"], b["eval_every"]), protocol, hparams), kind
+
+
+def _datasets(node: Any, budget: dict, evaluation: dict, errs: Problems) -> tuple[list[DatasetEntry | None], set[str]]:
+    """Every entry (None where broken) and the data kinds named; a dataset listed twice is a problem."""
+    if not isinstance(node, list) or not node:
+        errs.add(SpecError("datasets", "expected a non-empty list of datasets"))
+        return [], set()
+    entries: list[DatasetEntry | None] = []
+    kinds: set[str] = set()
+    for i, item in enumerate(node):
+        entry, kind = errs.attempt(_dataset, item, f"datasets[{i}]", budget, evaluation, errs) or (None, None)
+        entries.append(entry)
+        kinds.update([kind] if kind else [])
+    valid = [d for d in entries if d is not None]
+    if len({(d.name, repr(tuple(d.params.items()))) for d in valid}) != len(valid):
+        errs.add(SpecError("datasets", "a dataset is listed twice with the same params"))
+    return entries, kinds
 
 
 def _protocol(ev: dict[str, Any], dataset: str, kind: str, path: str) -> EvalProtocol:
     """Resolve ``auto`` and keep only the metrics that apply to this dataset and extractor."""
-    from ganbench import features
+    from ganbench.catalog import EXTRACTORS
 
     extractor = ev["extractor"]
     if extractor == "auto":
         extractor = "raw" if kind == "vector" else "domain"
-    ex_meta = features.EXTRACTORS.meta(extractor)
+    ex_meta = EXTRACTORS.meta(extractor)
     if kind not in ex_meta.get("data_kinds", ("image", "vector")):
         raise SpecError(f"{path}.evaluation.extractor" if path else "evaluation.extractor",
                         f"extractor '{extractor}' does not handle {kind} data of dataset '{dataset}'")
@@ -215,7 +425,7 @@ def _protocol(ev: dict[str, Any], dataset: str, kind: str, path: str) -> EvalPro
 
 
 def metric_applies(metric: str, dataset: str, kind: str, extractor_meta: Mapping[str, Any]) -> bool:
-    from ganbench.metrics import METRICS
+    from ganbench.catalog import METRICS
 
     meta = METRICS.meta(metric)
     if kind not in meta.get("data_kinds", ("image", "vector")):
@@ -225,161 +435,288 @@ def metric_applies(metric: str, dataset: str, kind: str, extractor_meta: Mapping
     return not ("logits" in meta.get("needs", ()) and not extractor_meta.get("has_logits"))
 
 
-def _model(node: Any, path: str, kinds: set[str]) -> ModelEntry:
-    from ganbench.losses import LOSSES
-    from ganbench.nets import ARCHS
-    from ganbench.penalties import PENALTIES
+MODEL_KEYS = ("name", "kind", "loss", "arch", "penalty", "hparams", "defaults")
 
-    node = _mapping(node, path, ("name", "kind", "loss", "arch", "penalty", "hparams", "defaults"), ("arch",))
-    kind = node.get("kind", "gan")
-    if kind not in ("gan", "vae"):
-        raise SpecError(f"{path}.kind", f"must be 'gan' or 'vae', got {kind!r}")
-    if kind == "gan":
+
+def _model(node: Any, path: str, kinds: set[str], errs: Problems) -> ModelEntry | None:
+    """The entry, None when anything in it is wrong."""
+    from ganbench.catalog import KINDS, LOSSES, PENALTIES
+
+    mark = errs.mark()
+    node = _mapping(node, path, MODEL_KEYS, errs, ("arch",))
+    kind = errs.attempt(_name, KINDS, node["kind"], f"{path}.kind") if "kind" in node else "gan"
+    loss, penalty = None, "none"
+    if kind is None:
+        pass
+    elif KINDS.meta(kind)["uses_loss"]:
         if "loss" not in node:
-            raise SpecError(f"{path}.loss", "is required for a GAN (e.g. ns, wgan_gp); or set kind: vae")
-        loss = _name(LOSSES, node["loss"], f"{path}.loss")
-        default_penalty = LOSSES.meta(loss)["default_penalty"]
-        penalty = _name(PENALTIES, node["penalty"], f"{path}.penalty") if "penalty" in node else default_penalty
+            errs.add(SpecError(f"{path}.loss", "is required for a GAN (e.g. ns, wgan_gp); or set kind: vae"))
+        else:
+            loss = errs.attempt(_name, LOSSES, node["loss"], f"{path}.loss")
+        if "penalty" in node:
+            penalty = errs.attempt(_name, PENALTIES, node["penalty"], f"{path}.penalty")
+        elif loss:
+            penalty = LOSSES.meta(loss)["default_penalty"]
     else:
         for key in ("loss", "penalty"):
             if key in node:
-                raise SpecError(f"{path}.{key}", "a VAE has no GAN loss or penalty; remove it")
-        loss, penalty = None, "none"
-    arch_node = node["arch"]
-    arch_map = arch_node if isinstance(arch_node, dict) else {k: arch_node for k in kinds}
-    if isinstance(arch_node, dict):
-        _mapping(arch_node, f"{path}.arch", ("image", "vector"))
-    arch: dict[str, str] = {}
-    for data_kind in sorted(kinds):
-        where = f"{path}.arch" + (f".{data_kind}" if isinstance(arch_node, dict) else "")
-        if data_kind not in arch_map:
-            raise SpecError(f"{path}.arch", f"no architecture for {data_kind} data; add '{data_kind}: <arch>'")
-        name = _name(ARCHS, arch_map[data_kind], where)
-        handled = ARCHS.get(name).data_kinds
-        if data_kind not in handled:
-            raise SpecError(where, f"architecture '{name}' handles {'/'.join(handled)} data, but the suite has "
-                                   f"{data_kind} datasets; give one per kind, e.g. arch: {{image: infogan, vector: mlp}}")
-        arch[data_kind] = name
-    display = _str(node["name"], f"{path}.name") if "name" in node else (loss or "vae")
-    hparams = _hparams(node.get("hparams"), f"{path}.hparams")
-    defaults = _hparams(node.get("defaults"), f"{path}.defaults", allow_search=False)
+                errs.add(SpecError(f"{path}.{key}", f"a {kind.upper()} has no GAN loss or penalty; remove it"))
+    arch = _arch(node["arch"], f"{path}.arch", kinds, errs) if "arch" in node else None
+    display = errs.attempt(_str, node["name"], f"{path}.name") if "name" in node else (loss or "vae")
+    hparams = _hparams(node.get("hparams"), f"{path}.hparams", errs)
+    defaults = _hparams(node.get("defaults"), f"{path}.defaults", errs, allow_search=False)
+    if not errs.clean_since(mark):
+        return None
     return ModelEntry(display, kind, loss, frozen(arch), penalty, hparams, defaults)
 
 
-def _phase(node: Any, path: str, default_seeds: tuple[int, ...], default_samples: int, earlier: list[str],
-           model_names: tuple[str, ...]) -> Phase:
-    node = _mapping(node, path, ("name", "samples", "include_defaults", "seeds", "hparams", "model_hparams",
-                                 "model_defaults", "best_of"), ("name",))
-    name = _str(node["name"], f"{path}.name")
-    if name in earlier:
-        raise SpecError(f"{path}.name", f"phase '{name}' is defined twice")
-    seeds = _seeds(node["seeds"], f"{path}.seeds") if "seeds" in node else default_seeds
+def _arch(node: Any, path: str, kinds: set[str], errs: Problems) -> dict[str, str]:
+    """Data kind → architecture, from one name or a mapping per kind: every name given is checked, and
+    every data kind of the suite (as far as its datasets are known) needs one that handles it."""
+    from ganbench.catalog import ARCHS
+
+    if isinstance(node, dict):
+        given = _mapping(node, path, ("image", "vector"), errs)
+        names = {k: errs.attempt(_name, ARCHS, v, f"{path}.{k}") for k, v in given.items()}
+        where = {k: f"{path}.{k}" for k in names}
+    else:
+        name = errs.attempt(_name, ARCHS, node, path)
+        names, where = dict.fromkeys(("image", "vector"), name), dict.fromkeys(("image", "vector"), path)
+    arch: dict[str, str] = {}
+    for data_kind in sorted(kinds):
+        if data_kind not in names:
+            errs.add(SpecError(path, f"no architecture for {data_kind} data; add '{data_kind}: <arch>'"))
+            continue
+        name = names[data_kind]
+        if name is None:
+            continue
+        handled = ARCHS.meta(name)["data_kinds"]
+        if data_kind not in handled:
+            errs.add(SpecError(where[data_kind], f"architecture '{name}' handles {'/'.join(handled)} data, but the "
+                                                 f"suite has {data_kind} datasets; give one per kind, e.g. arch: "
+                                                 "{image: infogan, vector: mlp}"))
+            continue
+        arch[data_kind] = name
+    return arch
+
+
+def _models(node: Any, kinds: set[str], errs: Problems) -> list[ModelEntry | None] | None:
+    """Every entry (None where broken), or None when the section is not a list; names must differ."""
+    if not isinstance(node, list) or not node:
+        errs.add(SpecError("models", "expected a non-empty list of models"))
+        return None
+    models = [errs.attempt(_model, m, f"models[{i}]", kinds, errs) for i, m in enumerate(node)]
+    seen: dict[str, int] = {}
+    for i, m in enumerate(models):
+        if m is not None and m.name in seen:
+            errs.add(SpecError(f"models[{i}].name",
+                               f"'{m.name}' is also models[{seen[m.name]}]'s name; names must differ"))
+        elif m is not None:
+            seen[m.name] = i
+    return models
+
+
+PHASE_KEYS = ("name", "samples", "include_defaults", "seeds", "hparams", "model_hparams", "model_defaults", "best_of")
+
+
+def _phase(node: Any, path: str, default_seeds: tuple[int, ...], default_samples: int, earlier: list[str] | None,
+           model_names: tuple[str, ...] | None, errs: Problems) -> Phase | None:
+    """The phase, None when anything in it is wrong. ``earlier``: the names of the phases before it, and
+    ``model_names`` the models', each None when one of them is broken (a name unknown, so not checked)."""
+    mark = errs.mark()
+    node = _mapping(node, path, PHASE_KEYS, errs, ("name",))
+    name = errs.attempt(_str, node["name"], f"{path}.name") if "name" in node else None
+    if earlier is not None and name in earlier:
+        errs.add(SpecError(f"{path}.name", f"phase '{name}' is defined twice"))
+    seeds = errs.attempt(_seeds, node["seeds"], f"{path}.seeds") if "seeds" in node else default_seeds
     if "best_of" in node:
         for key in ("samples", "include_defaults", "hparams", "model_hparams", "model_defaults"):
             if key in node:
-                raise SpecError(f"{path}.{key}", "a best_of phase retrains the best setting; it takes only seeds")
-        best = _mapping(node["best_of"], f"{path}.best_of", ("phase", "metric"), ("phase",))
-        source = _str(best["phase"], f"{path}.best_of.phase")
-        if source not in earlier:
-            raise SpecError(f"{path}.best_of.phase", f"no earlier phase '{source}' (earlier: {', '.join(earlier) or 'none'})")
-        metric = _str(best.get("metric", "fid"), f"{path}.best_of.metric")
-        return Phase(name, 1, False, seeds, frozen({}), BestOf(source, metric))
-    samples = _int(node.get("samples", default_samples), f"{path}.samples", low=1)
-    include = _bool(node.get("include_defaults", False), f"{path}.include_defaults")
-    per_model = _mapping(node.get("model_hparams") or {}, f"{path}.model_hparams", model_names)
-    model_hparams = {m: _hparams(v, f"{path}.model_hparams.{m}") for m, v in per_model.items()}
-    per_model_defaults = _mapping(node.get("model_defaults") or {}, f"{path}.model_defaults", model_names)
-    if per_model_defaults and not include:
-        raise SpecError(f"{path}.model_defaults", "author defaults are setting 0 only when include_defaults is true")
-    model_defaults = {m: _hparams(v, f"{path}.model_defaults.{m}", allow_search=False)
-                      for m, v in per_model_defaults.items()}
-    return Phase(name, samples, include, seeds, _hparams(node.get("hparams"), f"{path}.hparams"), None,
-                 frozen(model_hparams), frozen(model_defaults))
+                errs.add(SpecError(f"{path}.{key}", "a best_of phase retrains the best setting; it takes only seeds"))
+        best = errs.attempt(_best_of, node["best_of"], f"{path}.best_of", earlier, errs)
+        return Phase(name, 1, False, seeds, frozen({}), best) if errs.clean_since(mark) else None
+    samples = errs.attempt(_int, node.get("samples", default_samples), f"{path}.samples", 1, MAX_COUNT)
+    include = errs.attempt(_bool, node.get("include_defaults", False), f"{path}.include_defaults")
+    model_hparams = _per_model(node.get("model_hparams"), f"{path}.model_hparams", model_names, errs, True)
+    model_defaults = _per_model(node.get("model_defaults"), f"{path}.model_defaults", model_names, errs, False)
+    if isinstance(node.get("model_defaults"), dict) and node["model_defaults"] and include is False:
+        errs.add(SpecError(f"{path}.model_defaults",
+                           "author defaults are setting 0 only when include_defaults is true"))
+    hparams = _hparams(node.get("hparams"), f"{path}.hparams", errs)
+    if not errs.clean_since(mark):
+        return None
+    return Phase(name, samples, include, seeds, hparams, None, frozen(model_hparams), frozen(model_defaults))
+
+
+def _best_of(node: Any, path: str, earlier: list[str] | None, errs: Problems) -> BestOf | None:
+    best = _mapping(node, path, ("phase", "metric"), errs, ("phase",))
+    source = errs.attempt(_str, best["phase"], f"{path}.phase") if "phase" in best else None
+    if source is not None and earlier is not None and source not in earlier:
+        errs.add(SpecError(f"{path}.phase", f"no earlier phase '{source}' (earlier: {', '.join(earlier) or 'none'})"))
+    metric = errs.attempt(_str, best.get("metric", "fid"), f"{path}.metric")
+    return BestOf(source, metric) if source is not None and metric is not None else None
+
+
+def _per_model(node: Any, path: str, model_names: tuple[str, ...] | None, errs: Problems,
+               allow_search: bool) -> dict[str, Mapping[str, Any]]:
+    """A phase's hyperparameters per model name (model_hparams or model_defaults), the valid ones."""
+    if not node:
+        return {}
+    known = model_names if model_names is not None else \
+        tuple(k for k in node if isinstance(k, str)) if isinstance(node, dict) else ()
+    out = {}
+    for model, values in (errs.attempt(_mapping, node, path, known, errs) or {}).items():
+        parsed = _hparams(values, f"{path}.{model}", errs, allow_search)
+        if parsed is not None:
+            out[model] = parsed
+    return out
+
+
+def _phases(doc: dict[str, Any], seeds: tuple[int, ...], samples: int, search: dict[str, Any],
+            model_names: tuple[str, ...] | None, errs: Problems) -> list[tuple[str, Phase]]:
+    """The valid phases, each with the path that sets its samples; without ``phases``, the one phase 'main'."""
+    if "phases" not in doc:
+        include = errs.attempt(_bool, search.get("include_defaults", False), "search.include_defaults")
+        return [("search.samples", Phase("main", samples, bool(include), seeds, frozen({})))]
+    if not isinstance(doc["phases"], list) or not doc["phases"]:
+        errs.add(SpecError("phases", "expected a non-empty list of phases"))
+        return []
+    phases: list[tuple[str, Phase]] = []
+    earlier: list[str] | None = []
+    for i, item in enumerate(doc["phases"]):
+        phase = errs.attempt(_phase, item, f"phases[{i}]", seeds, samples, earlier, model_names, errs)
+        if phase is not None:
+            phases.append((f"phases[{i}].samples", phase))
+        name = phase.name if phase is not None else item.get("name") if isinstance(item, dict) else None
+        if earlier is not None:  # a broken phase's name still counts, so best_of can name it; an unknown one
+            earlier = earlier + [name] if isinstance(name, str) and name else None  # stops the checks on names
+    return phases
 
 
 TOP_KEYS = ("name", "description", "datasets", "models", "hparams", "search", "seeds", "phases", "budget",
             "evaluation", "data_root", "download")
 
 
-def parse(doc: Any) -> SuiteSpec:
-    """Validate a loaded YAML document into a SuiteSpec; raises SpecError naming the field."""
+def parse(doc: Any, source: str = "") -> SuiteSpec:
+    """Validate a loaded YAML document into a SuiteSpec. One problem raises a SpecError naming the field;
+    several raise SpecErrors listing them all, headed by ``source`` (the file) when given."""
     from ganbench.catalog import registries
 
     registries()  # fill every registry before names are checked
-    doc = _mapping(doc, "", TOP_KEYS, ("name", "datasets", "models"))
-    name = _str(doc["name"], "name")
-    if not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
-        raise SpecError("name", f"use letters, digits, '-', '_' or '.' (it names a results folder), got {name!r}")
-    budget = _budget(doc.get("budget") or {}, "budget", {})
-    evaluation = _evaluation(doc.get("evaluation") or {}, "evaluation", dict(DEFAULT_EVALUATION))
-    if not isinstance(doc["datasets"], list) or not doc["datasets"]:
-        raise SpecError("datasets", "expected a non-empty list of datasets")
-    datasets = tuple(_dataset(d, f"datasets[{i}]", budget, evaluation) for i, d in enumerate(doc["datasets"]))
-    if len({d.name for d in datasets}) != len(datasets) and len({(d.name, tuple(d.params.items())) for d in datasets}) != len(datasets):
-        raise SpecError("datasets", "a dataset is listed twice with the same params")
-    for i, d in enumerate(datasets):
-        if not d.evaluation.metrics:
-            raise SpecError(f"datasets[{i}].evaluation.metrics" if "evaluation" in doc["datasets"][i] else "evaluation.metrics",
-                            f"none of the metrics applies to dataset '{d.name}' ({d.kind} data, extractor "
-                            f"'{d.evaluation.extractor}')")
-    if not isinstance(doc["models"], list) or not doc["models"]:
-        raise SpecError("models", "expected a non-empty list of models")
-    kinds = {d.kind for d in datasets}
-    models = tuple(_model(m, f"models[{i}]", kinds) for i, m in enumerate(doc["models"]))
-    seen: dict[str, int] = {}
-    for i, m in enumerate(models):
-        if m.name in seen:
-            raise SpecError(f"models[{i}].name", f"'{m.name}' is also models[{seen[m.name]}]'s name; names must differ")
-        seen[m.name] = i
-    search = _mapping(doc.get("search") or {}, "search", ("samples", "include_defaults", "seed"))
-    samples = _int(search.get("samples", 1), "search.samples", low=1)
-    search_seed = _int(search.get("seed", 0), "search.seed")
-    seeds = _seeds(doc["seeds"], "seeds") if "seeds" in doc else (0,)
-    if "phases" in doc:
-        if not isinstance(doc["phases"], list) or not doc["phases"]:
-            raise SpecError("phases", "expected a non-empty list of phases")
-        phases: list[Phase] = []
-        for i, p in enumerate(doc["phases"]):
-            phases.append(_phase(p, f"phases[{i}]", seeds, samples, [q.name for q in phases],
-                                 tuple(m.name for m in models)))
-    else:
-        include = _bool(search.get("include_defaults", False), "search.include_defaults")
-        phases = [Phase("main", samples, include, seeds, frozen({}))]
-    hparams = _hparams(doc.get("hparams"), "hparams")
-    data_root = _str(doc["data_root"], "data_root") if "data_root" in doc else None
-    download = _bool(doc.get("download", False), "download")
-    spec = SuiteSpec(name, str(doc.get("description", "")), datasets, models, hparams, tuple(phases), search_seed,
-                     data_root, download)
-    _check_search(spec)
+    if not isinstance(doc, dict):  # the whole document: no YAML path to name, so the file is named
+        raise SpecError(source, f"a suite is a mapping (name: ..., datasets: ..., models: ...), got {_type_name(doc)}")
+    errs = Problems()
+    try:
+        spec = _suite(doc, errs)
+    except RecursionError:
+        raise GanbenchError(f"{source + ': ' if source else ''}nested too deeply to be a suite") from None
+    if errs.found:
+        raise errs.error(doc, source)
     return spec
 
 
-def _check_search(spec: SuiteSpec) -> None:
-    for i, phase in enumerate(spec.phases):
-        if phase.best_of:
+def _suite(doc: dict[str, Any], errs: Problems) -> SuiteSpec:
+    """Every section parsed, problems recorded; the spec is complete only when none were."""
+    doc = _mapping(doc, "", TOP_KEYS, errs, ("name", "datasets", "models"))
+    name = errs.attempt(_suite_name, doc["name"]) if "name" in doc else None
+    description = doc.get("description") or ""
+    if not isinstance(description, (str, int, float)):  # not str() of a list: aliases can make it vast
+        errs.add(SpecError("description", f"expected text, got {_type_name(description)}; put it in quotes"))
+        description = ""
+    budget = _budget(doc.get("budget") or {}, "budget", {}, errs)
+    evaluation = _evaluation(doc.get("evaluation") or {}, "evaluation", dict(DEFAULT_EVALUATION), errs)
+    datasets, kinds = _datasets(doc["datasets"], budget, evaluation, errs) if "datasets" in doc else ([], set())
+    models = _models(doc["models"], kinds, errs) if "models" in doc else None
+    model_names = tuple(m.name for m in models) if models is not None and None not in models else None
+    search = errs.attempt(_mapping, doc.get("search") or {}, "search", ("samples", "include_defaults", "seed"),
+                          errs) or {}
+    samples = errs.attempt(_int, search.get("samples", 1), "search.samples", 1, MAX_COUNT)
+    search_seed = errs.attempt(_int, search.get("seed", 0), "search.seed", 0, MAX_SEED)
+    seeds = errs.attempt(_seeds, doc["seeds"], "seeds") if "seeds" in doc else (0,)
+    phases = _phases(doc, seeds or (0,), samples or 1, search, model_names, errs)
+    hparams = _hparams(doc.get("hparams"), "hparams", errs)
+    data_root = errs.attempt(_str, doc["data_root"], "data_root") if "data_root" in doc else None
+    download = errs.attempt(_bool, doc.get("download", False), "download")
+    spec = SuiteSpec(name or "", str(description), tuple(d for d in datasets if d is not None),
+                     tuple(m for m in models or () if m is not None), hparams or frozen({}),
+                     tuple(phase for _, phase in phases), search_seed or 0, data_root, bool(download))
+    if hparams is not None:  # the valid parts are checked together even when others are broken
+        _check_search(spec, [path for path, _ in phases], errs)
+    return spec
+
+
+def _suite_name(node: Any) -> str:
+    name = _str(node, "name")
+    if not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise SpecError("name", f"use letters, digits, '-', '_' or '.' (it names a results folder), got {_show(name)}")
+    return name
+
+
+def _check_search(spec: SuiteSpec, paths: list[str], errs: Problems) -> None:
+    """A phase asking for several random settings needs a distribution in every model's space."""
+    for path, phase in zip(paths, spec.phases):
+        if phase.best_of or phase.samples <= 1:
             continue
-        for model in spec.models:
-            for dataset in spec.datasets:
-                space = search_space(spec, phase, dataset, model)
-                has_random = any(isinstance(v, Distribution) for v in space.values())
-                if not has_random and phase.samples > 1:
-                    where = f"phases[{i}].samples" if spec.phases[0].name != "main" else "search.samples"
-                    raise SpecError(where, f"{phase.samples} random settings asked for, but no hyperparameter of "
-                                           f"model '{model.name}' has a distribution (loguniform, uniform, int, choice)")
+        fixed = next((model for model in spec.models for dataset in spec.datasets
+                      if not any(isinstance(v, Distribution)
+                                 for v in search_space(spec, phase, dataset, model).values())), None)
+        if fixed is not None:
+            errs.add(SpecError(path, f"{phase.samples} random settings asked for, but no hyperparameter of model "
+                                     f"'{fixed.name}' has a distribution (loguniform, uniform, int, choice)"))
+
+
+# ---------------------------------------------------------------- reading the file
+
+
+class _SuiteLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader, but a scalar it cannot convert (a 5,000-digit integer, the date
+    2024-13-45) is a YAML error at its line, not a bare ValueError."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as err:
+            reason = str(err).split(";")[0]  # drop Python's advice to raise its digit limit
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read {_show(node.value)}: {reason}",
+                                                    node.start_mark) from None
+
+
+def _yaml_problem(err: yaml.YAMLError, text: str) -> str:
+    """' at line L, column C: what' for a YAML error (a reader error knows only a character offset)."""
+    if isinstance(err, yaml.reader.ReaderError):
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        return (f" at line {line}, column {column}: unacceptable character #x{err.character:04x} ({err.reason}); "
+                "is it a binary file?")
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"{where}: {' '.join(str(getattr(err, 'problem', None) or err).split())}"
+
+
+def read(path: Path) -> Any:
+    """The YAML document in a suite file; what cannot be read is a GanbenchError saying where and why."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise GanbenchError(f"{path}: cannot read the suite file ({err.strerror or err})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise GanbenchError(f"{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at line {line}, column {column}); "
+                            "save the suite as UTF-8") from None
+    try:
+        return yaml.load(text, Loader=_SuiteLoader)  # a SafeLoader: no arbitrary objects
+    except RecursionError:
+        raise GanbenchError(f"{path}: nested too deeply to read (lists or mappings hundreds of levels deep)") from None
+    except yaml.YAMLError as err:
+        raise GanbenchError(f"{path}: not valid YAML{_yaml_problem(err, text)}") from None
 
 
 def load(path: str | Path) -> SuiteSpec:
-    """Read and validate a suite file (``yaml.safe_load``: no arbitrary objects)."""
+    """Read and validate a suite file (``yaml.safe_load``'s loader: no arbitrary objects)."""
     path = Path(path)
     if not path.is_file():
         raise GanbenchError(f"{path}: no such suite file")
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise GanbenchError(f"{path}: not valid YAML{where}: {getattr(err, 'problem', err)}") from None
-    try:
-        return parse(doc)
-    except SpecError as err:
-        raise SpecError(err.path, err.detail) from None
+    return parse(read(path), source=str(path))

@@ -42,11 +42,15 @@ def todo(runs: tuple[RunSpec, ...], store: Store, retry_failed: bool) -> list[Ru
     return [r for r in runs if store.status(r) not in skip]
 
 
-def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "1", device: str = "auto", executor: str = "local",
+def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "auto", device: str = "auto", executor: str = "local",
               address: str | None = None, data_root: str | None = None, download: bool = False,
               cache_dir: str | None = None, retry_failed: bool = False, runs_per_gpu: int = 1,
-              progress: bool = True, keep_checkpoints: bool = False) -> Counter:
-    """Run until every run of every phase is finished (or failed); returns counts of the statuses reached."""
+              progress: bool = True, keep_checkpoints: bool = False, threads: int | None = None,
+              tensorboard: str | None = None) -> Counter:
+    """Run until every run of every phase is finished (or failed); returns counts of the statuses reached.
+
+    ``threads``: torch threads per run (default: one on CPU, see :func:`~ganbench.executors.local.plan_slots`).
+    """
     from tqdm.auto import tqdm
 
     from ganbench.errors import GanbenchError
@@ -55,7 +59,8 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "1", device: str 
         device = resolve_device(device)
     preflight(spec, data_root, download)
     options = RunOptions(device=device, data_root=data_root, download=download, cache_dir=cache_dir,
-                         retry_failed=retry_failed, keep_checkpoints=keep_checkpoints)
+                         retry_failed=retry_failed, keep_checkpoints=keep_checkpoints,
+                         tensorboard=str(Path(tensorboard).resolve()) if tensorboard else None)
     counts: Counter = Counter()
     attempted: set[str] = set()
     while True:
@@ -76,13 +81,14 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "1", device: str 
         if executor == "local":
             from ganbench.executors.local import plan_slots, run_local
 
-            slots = plan_slots(workers, gpus=0 if device == "cpu" else None, runs_per_gpu=runs_per_gpu)
+            slots = plan_slots(workers, gpus=0 if device == "cpu" else None, runs_per_gpu=runs_per_gpu,
+                               threads=threads)
             counts += run_local(batch, store, options, slots, on_done)
         elif executor == "ray":
             from ganbench.executors.ray import run_ray
 
             counts += run_ray(batch, store, options, address=address, on_done=on_done,
-                              runs_per_gpu=runs_per_gpu)
+                              runs_per_gpu=runs_per_gpu, cpus_per_run=threads or 1)
         else:
             raise GanbenchError(f"--executor: expected local or ray, got '{executor}'")
         bar.close()

@@ -1,11 +1,13 @@
 """Shared test setup: one torch thread per test process (CPU numbers are then reproducible and the
-2-core machine is not oversubscribed), and a private feature cache per session."""
+2-core machine is not oversubscribed), a private feature cache per session, and no weights download
+(GANBENCH_OFFLINE=1, inherited by the CLI subprocesses; tests that fetch from a local server lift it)."""
 import os
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
+os.environ["GANBENCH_OFFLINE"] = "1"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -176,11 +176,12 @@ def test_report_builds_tables_figures_and_html(ran):
     assert summary.set_index("model").loc["WGAN", "diverged"] == 2
 
 
-@pytest.mark.parametrize("section", ["losses", "architectures", "datasets", "extractors", "metrics", "penalties"])
+@pytest.mark.parametrize("section", ["kinds", "losses", "architectures", "datasets", "extractors", "metrics",
+                                     "penalties"])
 def test_ls_lists_each_registry(tmp_path, section):
     proc = ganbench_cli("ls", section, cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.startswith(f"{section}:")
-    expected = {"losses": "wgan_gp", "architectures": "infogan", "datasets": "polygons", "extractors": "inception",
+    expected = {"kinds": "vae", "losses": "wgan_gp", "architectures": "infogan", "datasets": "polygons", "extractors": "inception",
                 "metrics": "fid", "penalties": "r1"}[section]
     assert expected in proc.stdout
 
@@ -193,7 +194,8 @@ def test_ls_unknown_section_suggests(tmp_path):
 #: Options each command has had since its first release (flags with their --no- form): renaming or
 #: dropping one breaks users' scripts. Options added later are checked too, from what the app declares.
 OPTIONS = {
-    "run": ["--results", "--workers", "-w", "--device", "--executor", "--address", "--steps", "--data-root",
+    "run": ["--results", "--workers", "-w", "--threads", "--offline", "--keep-checkpoints", "--device", "--executor",
+            "--address", "--steps", "--data-root",
             "--download", "--no-download", "--inception-weights", "--cache-dir", "--retry-failed",
             "--no-retry-failed", "--report", "--no-report", "--runs-per-gpu"],
     "plan": ["--json", "--results"],
@@ -260,3 +262,19 @@ def test_top_level_help_lists_every_command(tmp_path):
 def test_missing_suite_file_is_exit_2(tmp_path):
     proc = ganbench_cli("run", "nope.yaml", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.strip() == "error: nope.yaml: no such suite file"
+
+
+def test_offline_run_never_fetches_and_says_so(tmp_path):
+    """``--offline`` reaches the worker that resolves the weights: a suite needing Inception with an empty hub
+    cache fails its runs with the offline message (no download attempted), and the grid still finishes."""
+    suite = {"name": "needs-inception", "datasets": [{"name": "digits", "params": {"size": 8}}],
+             "models": [{"name": "NS GAN", "loss": "ns", "arch": "dcgan"}], "hparams": {"width": 8},
+             "budget": {"steps": 2, "eval_every": 2},
+             "evaluation": {"extractor": "inception", "metrics": ["fid"], "n_gen": 20, "n_real": 20}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(suite))
+    env = {"TORCH_HOME": str(tmp_path / "empty-torch-home"), "GANBENCH_OFFLINE": "0"}
+    proc = ganbench_cli("run", "s.yaml", "--offline", "--device", "cpu", "--workers", "1", cwd=tmp_path, env=env)
+    status = ganbench_cli("status", "s.yaml", cwd=tmp_path, env=env)
+    text = proc.stdout + proc.stderr + status.stdout
+    assert "Offline (GANBENCH_OFFLINE=1): ganbench never downloads" in text, text
+    assert "fetching" not in proc.stderr and "Traceback" not in proc.stderr

@@ -66,7 +66,7 @@ def test_unknown_loss_names_the_path_and_suggests():
     ({"hparams__d_norm": "batchnorm"}, "hparams.d_norm: must be one of batch, none, spectral, layer, got 'batchnorm'"),
     ({"hparams__lr": {"gaussian": [0, 1]}}, "hparams.lr: a distribution is one of {loguniform: ..., uniform: ..., int: ..., choice: ...}, got keys gaussian"),
     ({"seeds": []}, "seeds: expected a count or a non-empty list of integers, got a list []"),
-    ({"models__0__kind": "flow"}, "models[0].kind: must be 'gan' or 'vae', got 'flow'"),
+    ({"models__0__kind": "flow"}, "models[0].kind: unknown model kind 'flow' — known: gan, vae"),
     ({"models__1__name": "NS GAN"}, "models[1].name: 'NS GAN' is also models[0]'s name; names must differ"),
 ])
 def test_bad_input_gets_one_clear_message(changes, message):

@@ -1,7 +1,8 @@
 """Datasets: the registry, its built-in entries, and ``load_dataset`` (validated, memoised).
 
-Importing this package registers every built-in dataset: ring, grid, polygons, digits (embedded,
-no files needed) and mnist, fashion_mnist, cifar10, celeba, image_folder (read from disk).
+The built-in datasets are declared in :mod:`ganbench.catalog`: ring, grid, polygons, digits (embedded,
+no files needed) and mnist, fashion_mnist, cifar10, celeba, image_folder (read from disk); each
+module here is imported when its dataset is first loaded.
 """
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Hashable, Mapping
 
-from ganbench.data import digits, mixtures, polygons, torchvision_sets  # noqa: F401 — registers the entries
 from ganbench.data.base import DATASETS, BatchSampler, Dataset, DatasetInfo, Split
 from ganbench.data.params import merged
 from ganbench.data.torchvision_sets import resolve_data_root

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import torch
 
-from ganbench.registry import Registry
+from ganbench.catalog import DATASETS  # noqa: F401  (declared there; re-exported)
 
 
 @dataclass(frozen=True)
@@ -110,4 +110,3 @@ class BatchSampler:
 
 
 DatasetFactory = Callable[[Mapping[str, Any], "Path | None", bool], Dataset]
-DATASETS: Registry[DatasetFactory] = Registry("dataset")

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from ganbench.data.base import DATASETS, Dataset, DatasetInfo, Split
 from ganbench.data.params import choice, integer, merged
 
-DEFAULTS: dict[str, Any] = {"size": 8, "n_test": 300, "seed": 0}
+DEFAULTS: dict[str, Any] = DATASETS.meta("digits")["params"]  # declared in ganbench/catalog.py
 SIZES = (8, 16, 28, 32)
 TOTAL = 1797
 
@@ -32,8 +32,6 @@ def load_digit_images(size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     return images, torch.as_tensor(bunch.target, dtype=torch.long)
 
 
-@DATASETS.register("digits", kind="image", source="embedded", params=DEFAULTS,
-                   description="scikit-learn's 1,797 8×8 handwritten digits (no download), optionally upsampled")
 def digits(params: Mapping[str, Any], data_root: Path | None = None, download: bool = False) -> Dataset:
     """Digits split train / test by a seeded permutation (default 1,497 / 300)."""
     p = merged("digits", params, DEFAULTS)

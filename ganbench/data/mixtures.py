@@ -15,10 +15,8 @@ import torch
 from ganbench.data.base import DATASETS, Dataset, DatasetInfo, Split
 from ganbench.data.params import integer, merged, real
 
-RING_DEFAULTS: dict[str, Any] = {"modes": 8, "radius": 1.0, "sigma": 0.01, "n_train": 100_000,
-                                 "n_test": 10_000, "seed": 0}
-GRID_DEFAULTS: dict[str, Any] = {"side": 5, "spacing": 2.0, "sigma": 0.05, "n_train": 100_000,
-                                 "n_test": 10_000, "seed": 0}
+RING_DEFAULTS: dict[str, Any] = DATASETS.meta("ring")["params"]  # declared in ganbench/catalog.py
+GRID_DEFAULTS: dict[str, Any] = DATASETS.meta("grid")["params"]
 
 
 def ring_centres(modes: int, radius: float) -> torch.Tensor:
@@ -65,8 +63,6 @@ def _common(name: str, p: Mapping[str, Any]) -> tuple[float, int, int, int]:
             integer(name, p, "n_test", 1), integer(name, p, "seed", 0))
 
 
-@DATASETS.register("ring", kind="vector", source="embedded", params=RING_DEFAULTS,
-                   description="8 Gaussians (σ 0.01) evenly on a circle of radius 1 (VEEGAN/PacGAN ring)")
 def ring(params: Mapping[str, Any], data_root: Path | None = None, download: bool = False) -> Dataset:
     """The ring mixture; labels are the mode index of each point."""
     p = merged("ring", params, RING_DEFAULTS)
@@ -74,8 +70,6 @@ def ring(params: Mapping[str, Any], data_root: Path | None = None, download: boo
     return _mixture_dataset("ring", ring_centres(modes, radius), *_common("ring", p))
 
 
-@DATASETS.register("grid", kind="vector", source="embedded", params=GRID_DEFAULTS,
-                   description="25 Gaussians (σ 0.05) on the lattice {−4,−2,0,2,4}² (VEEGAN/PacGAN grid)")
 def grid(params: Mapping[str, Any], data_root: Path | None = None, download: bool = False) -> Dataset:
     """The grid mixture; labels are the mode index of each point (row-major over x, then y)."""
     p = merged("grid", params, GRID_DEFAULTS)

@@ -80,9 +80,8 @@ MIN_SEGMENT_ANGLE = 20.0  # lucic2018: the notebook's argument (degrees); half o
 SLIP = math.radians(2 * math.pi)  # lucic2018: θ = np.radians(u · 2π) < π²/90 rad, the notebook's slip
 NOTEBOOK_SHIFT = 7 / 16  # lucic2018: our frame = the notebook's (axes swapped) + 7/16, see above
 MAX_VERTICES = 12  # 360° / 12 = 30° segments still leave room for the ellipse's 20° gap
-VARIANT = "lucic2018"  # the study's data is the default; "ellipse" is ganbench's earlier generator
-DEFAULTS: dict[str, Any] = {"vertices": 3, "variant": VARIANT, "n_train": 60_000, "n_test": 10_000,
-                            "n_holdout": 10_000, "seed": 0}
+DEFAULTS: dict[str, Any] = DATASETS.meta("polygons")["params"]  # declared in ganbench/catalog.py
+VARIANT = DEFAULTS["variant"]  # the study's data is the default; "ellipse" is ganbench's earlier generator
 
 
 @dataclass(frozen=True)
@@ -396,10 +395,6 @@ class PolygonDataset(Dataset):
         return torch.stack(per_count).amin(0)
 
 
-@DATASETS.register("polygons", aliases=("triangles",), kind="image", source="embedded", params=DEFAULTS,
-                   description="Synthetic convex polygons, 28×28×1, with a known manifold (Lucic et al. 2018); "
-                               "vertices: a count, or a list to mix counts as classes; variant: lucic2018 "
-                               "(the study's notebook) or ellipse (ganbench's earlier generator)")
 def convex_polygons(params: Mapping[str, Any], data_root: Path | None = None,
                     download: bool = False) -> PolygonDataset:
     """Convex ``vertices``-gons (one count, or a list to mix) of generator ``variant``; splits train /

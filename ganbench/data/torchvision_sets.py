@@ -112,15 +112,11 @@ def _mnist_like(name: str, cls_name: str, params: Mapping[str, Any], data_root: 
     return Dataset(info, splits)
 
 
-@DATASETS.register("mnist", kind="image", source="torchvision", params={},
-                   description="MNIST handwritten digits, 28×28×1, 60k train / 10k test")
 def mnist(params: Mapping[str, Any], data_root: Path | None = None, download: bool = False) -> Dataset:
     """MNIST from ``<root>/MNIST/raw/`` (IDX files, as torchvision stores them)."""
     return _mnist_like("mnist", "MNIST", params, data_root, download)
 
 
-@DATASETS.register("fashion_mnist", aliases=("fashion-mnist",), kind="image", source="torchvision", params={},
-                   description="Fashion-MNIST clothing images, 28×28×1, 60k train / 10k test")
 def fashion_mnist(params: Mapping[str, Any], data_root: Path | None = None, download: bool = False) -> Dataset:
     """Fashion-MNIST from ``<root>/FashionMNIST/raw/``."""
     return _mnist_like("fashion_mnist", "FashionMNIST", params, data_root, download)
@@ -138,8 +134,6 @@ def read_cifar_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(data.copy()), torch.as_tensor(labels, dtype=torch.long)
 
 
-@DATASETS.register("cifar10", aliases=("cifar-10",), kind="image", source="torchvision", params={},
-                   description="CIFAR-10 natural images, 32×32×3, 50k train / 10k test")
 def cifar10(params: Mapping[str, Any], data_root: Path | None = None, download: bool = False) -> Dataset:
     """CIFAR-10 from ``<root>/cifar-10-batches-py/`` (the python pickles of the official archive)."""
     import torchvision.datasets as tvd
@@ -222,7 +216,7 @@ def image_loader(size: int, channels: int, crop: int | None = None) -> Callable[
 
 # ---------------------------------------------------------------- CelebA
 
-CELEBA_DEFAULTS: dict[str, Any] = {"size": 64, "crop": 160, "cache": True}
+CELEBA_DEFAULTS: dict[str, Any] = DATASETS.meta("celeba")["params"]  # declared in ganbench/catalog.py
 
 
 def read_celeba_partition(path: Path) -> dict[str, list[str]]:
@@ -248,8 +242,6 @@ def _celeba_missing(folder: Path) -> list[str]:
                                   (f"{CELEBA_IMAGES}/ (the aligned JPEGs)", images.is_dir())) if not ok]
 
 
-@DATASETS.register("celeba", kind="image", source="torchvision", params=CELEBA_DEFAULTS,
-                   description="CelebA aligned faces, centre crop 160 resized to 64×64×3 (as the study)")
 def celeba(params: Mapping[str, Any], data_root: Path | None = None, download: bool = False) -> Dataset:
     """CelebA from ``<root>/celeba/``: its own train / valid / test partition, decoded per batch."""
     import torchvision.datasets as tvd
@@ -278,8 +270,7 @@ def celeba(params: Mapping[str, Any], data_root: Path | None = None, download: b
 
 # ---------------------------------------------------------------- a user's own images
 
-FOLDER_DEFAULTS: dict[str, Any] = {"path": None, "size": 64, "channels": 3, "test_fraction": 0.1, "seed": 0,
-                                   "cache": True}
+FOLDER_DEFAULTS: dict[str, Any] = DATASETS.meta("image_folder")["params"]  # declared in ganbench/catalog.py
 
 
 def list_images(path: Path) -> tuple[list[Path], torch.Tensor | None, list[str]]:
@@ -295,8 +286,6 @@ def list_images(path: Path) -> tuple[list[Path], torch.Tensor | None, list[str]]
     return files, None, []
 
 
-@DATASETS.register("image_folder", kind="image", source="folder", params=FOLDER_DEFAULTS,
-                   description="Your own images: a flat folder or class subfolders, centre-cropped and resized")
 def image_folder(params: Mapping[str, Any], data_root: Path | None = None, download: bool = False) -> Dataset:
     """Images under ``path`` (relative paths are taken from the working directory), split by seed."""
     p = merged("image_folder", params, FOLDER_DEFAULTS)

@@ -1,8 +1,9 @@
 """Run a list of RunSpecs on this machine: in-process for one slot, else one worker process per device slot.
 
-On CPU each worker gets an equal share of the cores as torch threads (two 1-thread runs on a 2-core
-machine beat one 2-thread run); on GPUs each worker is pinned to one device through
-``CUDA_VISIBLE_DEVICES`` (optionally several workers per GPU). Runs already finished are skipped by
+On CPU each run gets one torch thread unless the user asks for more, and "auto" starts one worker per
+core (two 1-thread runs on a 2-core machine beat one 2-thread run, and survive a busy neighbour); on
+GPUs each worker is pinned to one device through ``CUDA_VISIBLE_DEVICES`` (optionally several workers
+per GPU). Runs already finished are skipped by
 the runner itself, and a run owned by another driver is left to it.
 
 Surviving faults. Workers are plain processes that the driver watches one by one (not a
@@ -29,6 +30,7 @@ from dataclasses import asdict, dataclass, replace
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from ganbench.errors import GanbenchError
 from ganbench.specs import RunSpec
 
 if TYPE_CHECKING:  # the real imports are deferred: a GPU worker must set CUDA_VISIBLE_DEVICES before torch loads
@@ -51,21 +53,41 @@ class Slot:
     threads: int
 
 
-def plan_slots(workers: int | str, gpus: int | None = None, cores: int | None = None,
-               runs_per_gpu: int = 1) -> list[Slot]:
-    """Device slots for ``workers`` (a count or "auto"): every GPU (× runs_per_gpu), else the CPU cores."""
+def plan_slots(workers: int | str = "auto", gpus: int | None = None, cores: int | None = None,
+               runs_per_gpu: int = 1, threads: int | None = None) -> list[Slot]:
+    """Device slots for ``workers`` (a count or "auto") with ``threads`` torch threads per run.
+
+    On CPU a run gets one thread unless asked for more: the study's nets are per-op-bound, so two
+    1-thread runs beat one 2-thread run, and a multi-thread run on a machine with one other busy process
+    collapses (OpenMP threads spin waiting for a core they do not get). "auto" is then one run per
+    ``threads`` cores. On GPUs "auto" is every GPU × ``runs_per_gpu``, each worker with an equal share of
+    the cores unless ``threads`` says otherwise.
+    """
+    if threads is not None and threads < 1:
+        raise GanbenchError(f"--threads: expected a positive number of threads per run, got {threads}")
+    count = None if workers == "auto" else _count(workers)
     if gpus is None:
         import torch
 
         gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     cores = cores or os.cpu_count() or 1
     if gpus:
-        count = gpus * runs_per_gpu if workers == "auto" else int(workers)
-        threads = max(1, cores // max(count, 1))
-        return [Slot("cuda", str(i % gpus), threads) for i in range(count)]
-    count = cores if workers == "auto" else int(workers)
-    count = max(1, count)
-    return [Slot("cpu", None, max(1, cores // count)) for _ in range(count)]
+        count = count or gpus * runs_per_gpu
+        per_run = threads or max(1, cores // count)
+        return [Slot("cuda", str(i % gpus), per_run) for i in range(count)]
+    per_run = threads or 1
+    count = count or max(1, cores // per_run)
+    return [Slot("cpu", None, per_run) for _ in range(count)]
+
+
+def _count(workers: int | str) -> int:
+    try:
+        count = int(workers)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1:
+        raise GanbenchError(f"--workers: expected 'auto' or a positive number of parallel runs, got '{workers}'")
+    return count
 
 
 def run_local(specs: Iterable[RunSpec], store: Store, options: RunOptions, slots: list[Slot],

@@ -1,4 +1,4 @@
-"""Feature extractors (registered on import) and the on-disk cache of real-data features.
+"""Feature extractors (declared in :mod:`ganbench.catalog`) and the on-disk cache of real-data features.
 
 ``build_extractor(name, ctx)`` is the one way to get an extractor: it checks that the extractor
 works on the dataset's kind of data before any weights are loaded or any classifier is trained.
@@ -8,9 +8,6 @@ from __future__ import annotations
 from ganbench.errors import GanbenchError
 from ganbench.features.base import EXTRACTORS, ExtractorContext, ExtractorFactory, FeatureExtractor, Features
 from ganbench.features.cache import cached_array, default_cache_dir, real_features, real_indices, real_key
-
-# Imported for their registrations.
-from ganbench.features import domain, fidelity_extra, inception, raw  # noqa: E402,F401  isort:skip
 
 __all__ = ["EXTRACTORS", "ExtractorContext", "ExtractorFactory", "FeatureExtractor", "Features",
            "build_extractor", "cached_array", "default_cache_dir", "real_features", "real_indices", "real_key"]

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ganbench.data.base import Dataset
-from ganbench.registry import Registry
+from ganbench.catalog import EXTRACTORS  # noqa: F401  (declared there; re-exported)
 
 
 @dataclass(frozen=True)
@@ -48,4 +48,3 @@ class FeatureExtractor(Protocol):
 
 
 ExtractorFactory = Callable[[ExtractorContext], FeatureExtractor]
-EXTRACTORS: Registry[ExtractorFactory] = Registry("feature extractor")

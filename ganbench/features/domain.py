@@ -26,7 +26,7 @@ from torch import nn
 from ganbench.atomic import atomic_write
 from ganbench.data.base import BatchSampler, Dataset, DatasetInfo, Split
 from ganbench.errors import GanbenchError
-from ganbench.features.base import EXTRACTORS, ExtractorContext, Features
+from ganbench.features.base import ExtractorContext, Features
 from ganbench.features.cache import (CACHE_VERSION, canonical_json, dataset_identity, split_digest,
                                      stable_hash)
 from ganbench.features.common import extractor_options, positive_int, run_batched
@@ -286,7 +286,3 @@ def _load(stem: Path, material: dict[str, Any], info: DatasetInfo,
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-
-
-EXTRACTORS.add("domain", build_domain, data_kinds=("image", "vector"), has_logits=True,
-               description="small classifier trained by ganbench on the dataset's own labels (cached, seeded)")

@@ -1,8 +1,9 @@
-"""``dinov2``, ``clip``, ``vgg16``: torch-fidelity 0.4.0's other extractors, from local files only.
+"""``dinov2``, ``clip``, ``vgg16``: torch-fidelity 0.4.0's other extractors, from local weights files.
 
 These give the "FID in another feature space" numbers (FD-DINOv2, FD-CLIP) that later work prefers
 to Inception. None has a classifier head ganbench uses, so they offer pool features only. Weights
-are resolved like Inception's (option ``weights``, ``GANBENCH_<NAME>_WEIGHTS``, torch.hub cache).
+are resolved like Inception's (option ``weights``, ``GANBENCH_<NAME>_WEIGHTS``, torch.hub cache, else
+fetched and verified when online: :mod:`ganbench.features.weights`).
 
 DINOv2 takes one extra step: torch-fidelity 0.4.0 builds it only through
 ``torch.hub.load("facebookresearch/dinov2", ...)`` (a weights path raises NotImplementedError),
@@ -20,10 +21,10 @@ import torch
 from torch import nn
 
 from ganbench.errors import GanbenchError
-from ganbench.features.base import EXTRACTORS, ExtractorContext
+from ganbench.features.base import ExtractorContext
 from ganbench.features.fidelity import (FidelityExtractor, construct, from_local_weights, image_options,
                                         option_choice, url_file_name)
-from ganbench.features.weights import LocalResource, load_state_dict_safely, resolve
+from ganbench.features.weights import LocalResource, hub_hash_prefix, load_state_dict_safely, resolve
 
 DINOV2_BASE_URL = "https://dl.fbaipublicfiles.com/dinov2"  # where the hub repository's code fetches from
 DINOV2_REPO = LocalResource(extractor="dinov2", what="DINOv2 model code (torch.hub repository facebookresearch/dinov2)",
@@ -31,7 +32,26 @@ DINOV2_REPO = LocalResource(extractor="dinov2", what="DINOv2 model code (torch.h
                             option="repo", env_var="GANBENCH_DINOV2_REPO", hub_subdir="", is_dir=True)
 VGG16_URL = "https://download.pytorch.org/models/vgg16-397923af.pth"  # torchvision's VGG16_Weights.IMAGENET1K_V1
 VGG16_WEIGHTS = LocalResource(extractor="vgg16", what="VGG16 weights (torchvision IMAGENET1K_V1, torch-fidelity 'vgg16')",
-                              file_name=url_file_name(VGG16_URL), url=VGG16_URL)
+                              file_name=url_file_name(VGG16_URL), url=VGG16_URL,
+                              sha256=hub_hash_prefix(url_file_name(VGG16_URL)))  # torchvision checks this prefix
+
+
+def dinov2_weights(variant: str, entry: str) -> LocalResource:
+    """The backbone checkpoint of hub entry ``entry`` (e.g. ``dinov2_vits14``). Meta publishes no digest
+    and the hub code loads it unchecked, so a fetched file is not verified (``check == "none"``)."""
+    return LocalResource(extractor="dinov2", what=f"DINOv2 weights (torch-fidelity '{variant}')",
+                         file_name=f"{entry}_pretrain.pth", url=f"{DINOV2_BASE_URL}/{entry}/{entry}_pretrain.pth")
+
+
+def clip_weights(variant: str) -> LocalResource:
+    """OpenAI's TorchScript file for ``variant``, under the name torch-fidelity saves it as
+    (``load_state_dict_from_url(..., file_name=...)``). The hex in its URL is the file's full SHA-256,
+    which OpenAI's own ``clip`` package verifies."""
+    from torch_fidelity.feature_extractor_clip import MODEL_METADATA, MODEL_URLS
+
+    digest = MODEL_METADATA[variant]["hash"]
+    return LocalResource(extractor="clip", what=f"CLIP weights (torch-fidelity '{variant}')",
+                         file_name=f"{variant}-{digest}.pt", url=MODEL_URLS[variant], sha256=digest)
 
 
 def build_dinov2(ctx: ExtractorContext) -> FidelityExtractor:
@@ -41,8 +61,7 @@ def build_dinov2(ctx: ExtractorContext) -> FidelityExtractor:
 
     variant = option_choice("dinov2", "variant", options["variant"], MODEL_METADATA)
     entry = MODEL_METADATA[variant]  # hub entry point, e.g. "dinov2_vits14"
-    weights = LocalResource(extractor="dinov2", what=f"DINOv2 weights (torch-fidelity '{variant}')",
-                            file_name=f"{entry}_pretrain.pth", url=f"{DINOV2_BASE_URL}/{entry}/{entry}_pretrain.pth")
+    weights = dinov2_weights(variant, entry)
     repo = resolve(DINOV2_REPO, options)  # before the weights: without code the weights are no use
 
     def make_module(path: Path) -> nn.Module:
@@ -95,12 +114,10 @@ def _local_dinov2_class() -> type:
 def build_clip(ctx: ExtractorContext) -> FidelityExtractor:
     options = image_options("clip", ctx, {"weights": None, "batch_size": 64,
                                           "variant": "clip-vit-b-32"})  # ViT-B/32: the FD-CLIP convention
-    from torch_fidelity.feature_extractor_clip import MODEL_METADATA, MODEL_URLS, FeatureExtractorCLIP
+    from torch_fidelity.feature_extractor_clip import MODEL_METADATA, FeatureExtractorCLIP
 
     variant = option_choice("clip", "variant", options["variant"], MODEL_METADATA)
-    # torch-fidelity saves it under this name (load_state_dict_from_url(..., file_name=...)).
-    resource = LocalResource(extractor="clip", what=f"CLIP weights (torch-fidelity '{variant}')",
-                             file_name=f"{variant}-{MODEL_METADATA[variant]['hash']}.pt", url=MODEL_URLS[variant])
+    resource = clip_weights(variant)
 
     def make_module(path: Path) -> nn.Module:
         with warnings.catch_warnings():  # torch-fidelity's own torch.jit.load call; nothing a user can change
@@ -123,11 +140,3 @@ def build_vgg16(ctx: ExtractorContext) -> FidelityExtractor:
 
     return from_local_weights(ctx, options, name="vgg16", fidelity_name="vgg16", resource=VGG16_WEIGHTS,
                               make_module=make_module, pool_layer="fc2_relu")
-
-
-EXTRACTORS.add("dinov2", build_dinov2, data_kinds=("image",), has_logits=False,
-               description="DINOv2 ViT (torch-fidelity dinov2-vit-*; default ViT-S/14, 384-d CLS embedding)")
-EXTRACTORS.add("clip", build_clip, data_kinds=("image",), has_logits=False,
-               description="CLIP image encoder (torch-fidelity clip-*; default ViT-B/32, 512-d embedding)")
-EXTRACTORS.add("vgg16", build_vgg16, data_kinds=("image",), has_logits=False,
-               description="VGG16 (torch-fidelity vgg16): 4096-d fc2 after ReLU")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from torch import nn
 
-from ganbench.features.base import EXTRACTORS, ExtractorContext
+from ganbench.features.base import ExtractorContext
 from ganbench.features.fidelity import FidelityExtractor, construct, from_local_weights, image_options, url_file_name
-from ganbench.features.weights import LocalResource
+from ganbench.features.weights import LocalResource, hub_hash_prefix
 
 FIDELITY_NAME = "inception-v3-compat"
 POOL_LAYER, LOGITS_LAYER = "2048", "logits_unbiased"
@@ -24,12 +24,17 @@ DEFAULTS = {
 
 
 def inception_weights() -> LocalResource:
-    """The weights torch-fidelity would download, named as torch-fidelity names them in the hub cache."""
+    """The weights torch-fidelity would download, named as torch-fidelity names them in the hub cache.
+
+    No full digest is published; the name follows torch.hub's convention (``...-6726825d.pth``, the
+    SHA-256 prefix), which is what a fetched file is checked against.
+    """
     from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
+    file_name = url_file_name(URL_INCEPTION_V3)
     return LocalResource(extractor="inception", what=f"Inception-v3 weights (torch-fidelity '{FIDELITY_NAME}')",
-                         file_name=url_file_name(URL_INCEPTION_V3), url=URL_INCEPTION_V3,
-                         flag="--inception-weights")
+                         file_name=file_name, url=URL_INCEPTION_V3, flag="--inception-weights",
+                         sha256=hub_hash_prefix(file_name))
 
 
 def build_inception(ctx: ExtractorContext) -> FidelityExtractor:
@@ -43,7 +48,3 @@ def build_inception(ctx: ExtractorContext) -> FidelityExtractor:
 
     return from_local_weights(ctx, options, name="inception", fidelity_name=FIDELITY_NAME, resource=resource,
                               make_module=make_module, pool_layer=POOL_LAYER, logits_layer=LOGITS_LAYER)
-
-
-EXTRACTORS.add("inception", build_inception, data_kinds=("image",), has_logits=True,
-               description="Inception-v3 (torch-fidelity inception-v3-compat): 2048-d pool, 1008 unbiased logits")

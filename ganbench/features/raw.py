@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ganbench.features.base import EXTRACTORS, ExtractorContext, Features
+from ganbench.features.base import ExtractorContext, Features
 from ganbench.features.common import extractor_options
 
 
@@ -27,7 +27,3 @@ class RawExtractor:
 def build_raw(ctx: ExtractorContext) -> RawExtractor:
     extractor_options("raw", ctx.options, {})  # it takes none; refuse any rather than ignore them
     return RawExtractor()
-
-
-EXTRACTORS.add("raw", build_raw, data_kinds=("image", "vector"), has_logits=False,
-               description="the data itself, flattened (2D mixtures and other low-dimensional data)")

@@ -1,8 +1,8 @@
 """Metrics: the registry (:data:`METRICS`) and the numeric functions behind each registered metric.
 
-Importing this package registers every metric below. The public functions take numpy arrays or
-torch tensors and return plain floats or small dicts, so they can be used (and tested) without a
-dataset, an extractor or a run.
+Each metric is declared in :mod:`ganbench.catalog` and imported on first use. The public functions
+take numpy arrays or torch tensors and return plain floats or small dicts, so they can be used (and
+tested) without a dataset, an extractor or a run.
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from ganbench.metrics.knn import knn_score
 from ganbench.metrics.modes import mode_metrics
 from ganbench.metrics.prc import precision_recall
 from ganbench.metrics.prdc import density_coverage
-from ganbench.metrics import polygon_pr as _polygon_pr  # registers the polygons' precision/recall  # noqa: F401
 
 __all__ = [
     "PrepareContext",

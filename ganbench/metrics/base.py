@@ -1,6 +1,6 @@
 """The metric registry. A metric is ``compute(ctx: MetricContext, **params) -> dict[str, float]``.
 
-Registration metadata:
+Metadata, declared for every metric in :mod:`ganbench.catalog` (read there without importing torch):
   ``outputs``: {key: higher_is_better} for every number it returns (keys are global and unique,
                e.g. "fid", "is_mean", "precision");
   ``ranges``:  {key: (low, high)}, the values the number can take, each bound a float (±inf when
@@ -9,8 +9,9 @@ Registration metadata:
                the bad end of the range can never fail;
   ``needs``:   subset of {"pool", "logits", "samples", "generator", "real"} (what the context must hold);
   ``defaults``: default parameters; ``data_kinds``: ("image", "vector");
-  ``prepare``: optional ``prepare(ctx: PrepareContext) -> {cache key: value}``, run once per evaluator:
-               a metric owns its cached real side (FID's factorisation), found in ``MetricContext.cache``.
+  ``prepare``: optional ``prepare(ctx: PrepareContext) -> {cache key: value}`` (a :class:`~ganbench.registry.Lazy`),
+               run once per evaluator: a metric owns its cached real side (FID's factorisation), found
+               in ``MetricContext.cache``.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import torch
 
 from ganbench.data.base import Dataset, DatasetInfo
 from ganbench.features.base import Features
-from ganbench.registry import Registry
+from ganbench.catalog import METRICS  # declared there
 
 
 @dataclass
@@ -49,7 +50,6 @@ class PrepareContext:
 
 
 MetricFn = Callable[..., Mapping[str, float]]
-METRICS: Registry[MetricFn] = Registry("metric")
 
 
 Bound = "float | Callable[[DatasetInfo], float]"

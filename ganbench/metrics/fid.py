@@ -20,14 +20,12 @@ workers, other jobs) turns a 0.4 s solve at 2048-d into several seconds; single-
 """
 from __future__ import annotations
 
-import math
-
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ganbench.metrics.base import METRICS, MetricContext, PrepareContext
+from ganbench.metrics.base import MetricContext, PrepareContext
 from ganbench.metrics.neighbours import as_matrix
 
 CACHE_KEY = "frechet_reference"  # where the registered metric keeps the real side in ``MetricContext.cache``
@@ -112,16 +110,6 @@ def prepare_fid(ctx: PrepareContext) -> dict[str, Any]:
     return {CACHE_KEY: FrechetReference.from_state(state)}
 
 
-@METRICS.register(
-    "fid",
-    outputs={"fid": False},
-    ranges={"fid": (0.0, math.inf)},
-    needs=("pool", "real"),
-    defaults={},
-    data_kinds=("image", "vector"),
-    prepare=prepare_fid,
-    description="Fréchet distance between Gaussians fitted to real and generated pool features (Heusel et al. 2017).",
-)
 def compute_fid(ctx: MetricContext) -> dict[str, float]:
     """Uses the real side :func:`prepare_fid` cached (an evaluator runs it); else builds and stores it."""
     if ctx.gen is None or ctx.real is None:

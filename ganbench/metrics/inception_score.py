@@ -8,14 +8,12 @@ confident rows do not lose precision; 0 · log 0 counts as 0 when probabilities 
 """
 from __future__ import annotations
 
-import math
-
 from typing import Any
 
 import numpy as np
 import torch
 
-from ganbench.metrics.base import METRICS, MetricContext
+from ganbench.metrics.base import MetricContext
 from ganbench.metrics.neighbours import as_matrix
 
 TORCH_FIDELITY_SEED = 2020  # torch-fidelity's default ``rng_seed``: same shuffle, same numbers
@@ -51,16 +49,6 @@ def inception_score(logits: Any, splits: int = 10, *, probs: bool = False, shuff
     return {"is_mean": float(np.mean(scores)), "is_std": float(np.std(scores))}
 
 
-@METRICS.register(
-    "is",
-    outputs={"is_mean": True, "is_std": False},
-    ranges={"is_mean": (1.0, math.inf), "is_std": (0.0, math.inf)},  # at most the number of classes
-    needs=("logits",),
-    defaults={"splits": 10},
-    data_kinds=("image",),
-    description=("Inception Score: exp of the mean KL between p(y|x) and p(y), mean ± std over splits "
-                 "(Salimans et al. 2016)."),
-)
 def compute_is(ctx: MetricContext, *, splits: int) -> dict[str, float]:
     """``is_std`` is the spread over splits, not a score; it is marked lower-is-better only because
     every output must declare a direction."""

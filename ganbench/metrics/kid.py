@@ -12,14 +12,12 @@ a float64 computation (tested), far inside its spread over subsets.
 """
 from __future__ import annotations
 
-import math
-
 from typing import Any
 
 import numpy as np
 import torch
 
-from ganbench.metrics.base import METRICS, MetricContext
+from ganbench.metrics.base import MetricContext
 from ganbench.metrics.neighbours import as_matrix
 
 
@@ -61,16 +59,6 @@ def kid(feat_a: Any, feat_b: Any, subsets: int = 100, subset_size: int = 1000, d
     return {"kid_mean": float(values.mean()), "kid_std": float(values.std())}
 
 
-@METRICS.register(
-    "kid",
-    outputs={"kid_mean": False, "kid_std": False},
-    ranges={"kid_mean": (-math.inf, math.inf), "kid_std": (0.0, math.inf)},  # unbiased MMD² can dip below 0
-    needs=("pool", "real"),
-    defaults={"subsets": 100, "subset_size": 1000, "degree": 3, "gamma": None, "coef0": 1.0},
-    data_kinds=("image", "vector"),
-    description=("Kernel Inception Distance: unbiased polynomial-kernel MMD² over random subsets "
-                 "(Bińkowski et al. 2018)."),
-)
 def compute_kid(ctx: MetricContext, *, subsets: int, subset_size: int, degree: int, gamma: float | None,
                 coef0: float) -> dict[str, float]:
     """Generated first, real second (torch-fidelity's input1/input2); subsets seeded by ``ctx.seed``.

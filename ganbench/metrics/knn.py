@@ -18,13 +18,11 @@ around every real point, closer to it than other real points are.
 """
 from __future__ import annotations
 
-import math
-
 from typing import Any
 
 import numpy as np
 
-from ganbench.metrics.base import METRICS, MetricContext
+from ganbench.metrics.base import MetricContext
 from ganbench.metrics.neighbours import DEFAULT_BUDGET, nearest_label_agreement
 
 
@@ -38,15 +36,6 @@ def knn_score(real: Any, gen: Any, *, budget: int = DEFAULT_BUDGET) -> dict[str,
             "knn_real": float(np.mean(real_ok)), "knn_gen": float(np.mean(gen_ok))}
 
 
-@METRICS.register(
-    "knn",
-    outputs={"knn": False, "knn_real": False, "knn_gen": False},
-    ranges={"knn": (0.0, 1.0), "knn_real": (0.0, 1.0), "knn_gen": (0.0, 1.0)},
-    needs=("pool", "real"),
-    defaults={},
-    data_kinds=("image", "vector"),
-    description="Leave-one-out 1-NN two-sample accuracy on real ∪ generated features; 0.5 is ideal (Xu et al. 2018).",
-)
 def compute_knn(ctx: MetricContext) -> dict[str, float]:
     """Raw accuracies, marked lower-is-better: above 0.5 (the usual case) lower is better down to the ideal
     0.5; values below 0.5 mean memorisation, which a ranking on these keys alone does not penalise."""

@@ -12,13 +12,11 @@ returned as well.
 """
 from __future__ import annotations
 
-import math
-
 from typing import Any
 
 import numpy as np
 
-from ganbench.metrics.base import METRICS, MetricContext
+from ganbench.metrics.base import MetricContext
 from ganbench.metrics.neighbours import as_matrix
 
 HQ_SIGMAS = 3.0  # "high quality" = within 3σ of the nearest centre (VEEGAN, PacGAN)
@@ -47,17 +45,6 @@ def mode_metrics(samples: Any, centres: Any, sigma: float) -> dict[str, Any]:
             "mode_counts": counts.tolist()}
 
 
-@METRICS.register(
-    "modes",
-    outputs={"modes": True, "hq_share": True, "reverse_kl": False, "modes_1pct": True},
-    ranges={"modes": (0.0, lambda info: len(info.extras["centres"])), "hq_share": (0.0, 1.0),
-            "reverse_kl": (0.0, lambda info: math.log(len(info.extras["centres"]))),
-            "modes_1pct": (0.0, lambda info: len(info.extras["centres"]))},
-    needs=("samples",),
-    defaults={},
-    data_kinds=("vector",),
-    description="Modes captured, high-quality share and reverse KL for Gaussian mixtures (VEEGAN/PacGAN protocol).",
-)
 def compute_modes(ctx: MetricContext) -> dict[str, float]:
     """Reads the mixture from ``ctx.dataset.info.extras`` (``centres``, ``sigma``)."""
     extras = ctx.dataset.info.extras

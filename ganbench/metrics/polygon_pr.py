@@ -57,16 +57,7 @@ import torch
 from ganbench.errors import GanbenchError
 from ganbench.metrics.base import METRICS, MetricContext
 
-DEFAULTS: dict[str, Any] = {
-    "threshold": 1.5,  # pixel-space L2 on [0, 1] images; see the module docstring for why
-    "n_precision": 2000,  # generated samples projected (standard error of precision ≤ 1.1 %)
-    "n_recall": 100,  # held-out polygons to reach (the first of the "holdout" split); SE ≤ 5 %, see above
-    "recall_restarts": 3,  # latent starting points per held-out polygon
-    "recall_steps": 100,  # Adam steps per search
-    "recall_lr": 0.05,  # in units of the prior's per-coordinate standard deviation
-    "fit_restarts": 2,  # bank neighbours refined per sample when projecting onto the manifold
-    "fit_steps": 50,  # Adam steps of that projection
-}
+DEFAULTS: dict[str, Any] = METRICS.meta("polygon_pr")["defaults"]  # declared, with why, in ganbench/catalog.py
 PRIOR_DRAWS = 4096
 
 
@@ -138,17 +129,6 @@ def binomial_se(share: float, n: int) -> float:
     return math.sqrt(share * (1 - share) / n) if n > 0 else 0.0
 
 
-OUTPUTS = {"polygon_precision": True, "polygon_recall": True, "polygon_f1": True,
-           "polygon_precision_se": False, "polygon_recall_se": False}
-RANGES = {"polygon_precision": (0.0, 1.0), "polygon_recall": (0.0, 1.0), "polygon_f1": (0.0, 1.0),
-          "polygon_precision_se": (0.0, 0.5), "polygon_recall_se": (0.0, 0.5)}  # sqrt(p (1 − p) / n) ≤ ½
-
-
-@METRICS.register("polygon_pr", outputs=OUTPUTS, ranges=RANGES,
-                  needs=("samples", "generator"), data_kinds=("image",), datasets=("polygons",),
-                  defaults=DEFAULTS,
-                  description="Precision / recall / F1 against the known convex-polygon manifold "
-                              "(Lucic et al. 2018)")
 def polygon_pr(ctx: MetricContext, **params: Any) -> dict[str, float]:
     """Share of samples on the manifold, share of held-out polygons G reaches, their F1, and the two
     shares' binomial standard errors."""

@@ -8,13 +8,11 @@ the arguments swaps the two numbers. All distance work is in :mod:`ganbench.metr
 """
 from __future__ import annotations
 
-import math
-
 from typing import Any
 
 import numpy as np
 
-from ganbench.metrics.base import METRICS, MetricContext
+from ganbench.metrics.base import MetricContext
 from ganbench.metrics.neighbours import DEFAULT_BUDGET, as_point_set, ball_counts, cached_knn_table, knn_sq_distances
 
 
@@ -34,16 +32,6 @@ def f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
 
 
-@METRICS.register(
-    "prc",
-    outputs={"precision": True, "recall": True, "f1": True},
-    ranges={"precision": (0.0, 1.0), "recall": (0.0, 1.0), "f1": (0.0, 1.0)},
-    needs=("pool", "real"),
-    defaults={"k": 3},
-    data_kinds=("image", "vector"),
-    description=("Improved precision/recall: generated in real k-NN balls, real in generated k-NN balls "
-                 "(Kynkäänniemi et al. 2019)."),
-)
 def compute_prc(ctx: MetricContext, *, k: int) -> dict[str, float]:
     if ctx.gen is None:
         raise ValueError("prc needs generated pool features")

@@ -8,13 +8,11 @@ itself gives exactly density 1 and coverage 1.
 """
 from __future__ import annotations
 
-import math
-
 from typing import Any
 
 import numpy as np
 
-from ganbench.metrics.base import METRICS, MetricContext
+from ganbench.metrics.base import MetricContext
 from ganbench.metrics.neighbours import DEFAULT_BUDGET, as_point_set, ball_counts, cached_knn_table, knn_sq_distances
 
 
@@ -30,15 +28,6 @@ def density_coverage(gen: Any, real: Any, k: int = 5, *, real_sq_radii: np.ndarr
             "coverage": float(np.mean(counts.per_centre > 0))}
 
 
-@METRICS.register(
-    "prdc",
-    outputs={"density": True, "coverage": True},
-    ranges={"density": (0.0, math.inf), "coverage": (0.0, 1.0)},
-    needs=("pool", "real"),
-    defaults={"k": 5},
-    data_kinds=("image", "vector"),
-    description="Density and coverage of generated features in real k-NN balls (Naeem et al. 2020).",
-)
 def compute_prdc(ctx: MetricContext, *, k: int) -> dict[str, float]:
     if ctx.gen is None or ctx.real is None:
         raise ValueError("prdc needs generated and real pool features")

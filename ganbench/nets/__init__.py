@@ -1,4 +1,4 @@
-"""Networks: the ARCHS registry, filled by importing one module per family, and ``build_nets``.
+"""Networks: the ARCHS registry (declared in :mod:`ganbench.catalog`, one module per family), and ``build_nets``.
 
 Families: ``mlp`` (vectors, or flattened images), ``infogan`` (Lucic et al. 2018's main network),
 ``dcgan``, ``sndcgan`` and ``resnet`` (Kurach et al. 2019). See :mod:`ganbench.nets.base` for the
@@ -10,7 +10,6 @@ from torch import nn
 
 from ganbench.data.base import DatasetInfo
 from ganbench.errors import GanbenchError
-from ganbench.nets import dcgan, infogan, mlp, resnet, sndcgan  # noqa: F401  (importing registers them)
 from ganbench.nets.base import ARCHS, D_NORMS, Architecture, NetConfig
 from ganbench.nets.layers import G_NORMS, AutoencoderD
 
@@ -25,7 +24,7 @@ def architecture_for(arch: str, info: DatasetInfo) -> Architecture:
     name = ARCHS.canonical(arch)
     spec = ARCHS.get(name)
     if info.kind not in spec.data_kinds:
-        fits = [entry.name for entry in ARCHS if info.kind in entry.obj.data_kinds]
+        fits = [entry.name for entry in ARCHS if info.kind in entry.metadata["data_kinds"]]
         hint = " or ".join(f"'{n}'" for n in fits) or "(none registered)"
         raise GanbenchError(f"architecture '{name}' needs {' or '.join(spec.data_kinds)} data; dataset "
                             f"'{info.name}' is {info.kind} data — use {hint}")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 from torch import nn
 
 from ganbench.data.base import DatasetInfo
-from ganbench.registry import Registry
+from ganbench.catalog import ARCHS
 
 D_NORMS = ("batch", "none", "spectral", "layer")
 
@@ -42,5 +42,11 @@ class Architecture:
     #: defaults this architecture's papers use where they differ from the hyperparameter registry's
     hparam_defaults: Mapping[str, Any] = field(default_factory=dict)
 
-
-ARCHS: Registry[Architecture] = Registry("architecture")
+    @classmethod
+    def declared(cls, name: str, **builders: Any) -> "Architecture":
+        """The architecture ``name`` with ``builders`` (generator, discriminator, ...) and the data kinds,
+        description and hparam defaults of its catalog entry, stated there only: suite validation and
+        ``ganbench plan`` read them without importing the networks."""
+        meta = ARCHS.meta(name)
+        return cls(name=name, data_kinds=tuple(meta["data_kinds"]), description=meta["description"],
+                   hparam_defaults=dict(meta["hparam_defaults"]), **builders)

@@ -11,12 +11,11 @@ from __future__ import annotations
 from torch import nn
 
 from ganbench.data.base import DatasetInfo
-from ganbench.nets.base import ARCHS, Architecture, NetConfig
+from ganbench.nets.base import Architecture, NetConfig
 from ganbench.nets.layers import (SequentialNet, check_config, conv_out, d_norm, g_norm, image_shape,
                                   output_layer, plan_shape, scaled, up_conv, uses_bias)
 
 NAME = "dcgan"
-RESOLUTIONS = (8, 16, 28, 32, 64)  # tested; any side ≥ 8 works
 MAX_STAGES, MIN_BASE = 4, 2
 
 
@@ -77,9 +76,4 @@ class DCGANDiscriminator(SequentialNet):
         super().__init__(layers, spectral=cfg.d_norm == "spectral")
 
 
-DCGAN = Architecture(
-    name=NAME, generator=dcgan_generator, discriminator=DCGANDiscriminator, data_kinds=("image",),
-    description="DCGAN of the follow-up study: 5×5 stride-2 convs 64-512, up to 4 stages by resolution",
-)
-ARCHS.add(NAME, DCGAN, data_kinds=DCGAN.data_kinds, description=DCGAN.description,
-          resolutions=RESOLUTIONS)
+DCGAN = Architecture.declared(NAME, generator=dcgan_generator, discriminator=DCGANDiscriminator)

@@ -24,13 +24,11 @@ from __future__ import annotations
 from torch import nn
 
 from ganbench.data.base import DatasetInfo
-from ganbench.nets.base import ARCHS, Architecture, NetConfig
+from ganbench.nets.base import Architecture, NetConfig
 from ganbench.nets.layers import (SequentialNet, check_config, conv_out, d_norm, g_norm, image_shape,
                                   output_layer, plan_shape, scaled, study_batch_norm, up_conv, uses_bias)
 
 NAME = "infogan"
-RESOLUTIONS = (8, 16, 28, 32, 64)  # tested; any side ≥ 8 works
-REVISION = 2  # 2: the study's LReLU G, BN constants, conv init, BEGAN autoencoder (1: ReLU G, PyTorch BN)
 LEAK = 0.2  # ops.lrelu
 
 
@@ -116,10 +114,5 @@ class BeganAutoencoder(SequentialNet):
         ], spectral=cfg.d_norm == "spectral", truncated_convs=True)
 
 
-INFOGAN = Architecture(
-    name=NAME, generator=InfoGANGenerator, discriminator=InfoGANDiscriminator, data_kinds=("image",),
-    description="InfoGAN-style conv net, the main network of Lucic et al. 2018 (2 stride-2 stages, FC 1024)",
-    decoder=vae_decoder, autoencoder=BeganAutoencoder,
-)
-ARCHS.add(NAME, INFOGAN, data_kinds=INFOGAN.data_kinds, description=INFOGAN.description,
-          resolutions=RESOLUTIONS, revision=REVISION)
+INFOGAN = Architecture.declared(NAME, generator=InfoGANGenerator, discriminator=InfoGANDiscriminator,
+                                decoder=vae_decoder, autoencoder=BeganAutoencoder)

@@ -15,7 +15,7 @@ import math
 from torch import Tensor, nn
 
 from ganbench.data.base import DatasetInfo
-from ganbench.nets.base import ARCHS, Architecture, NetConfig
+from ganbench.nets.base import Architecture, NetConfig
 from ganbench.nets.layers import (SequentialNet, check_config, d_norm, g_norm, output_layer, scaled, uses_bias)
 
 NAME = "mlp"
@@ -61,9 +61,4 @@ class MLPDiscriminator(SequentialNet):
         super().__init__(layers, spectral=cfg.d_norm == "spectral")
 
 
-MLP = Architecture(
-    name=NAME, generator=MLPGenerator, discriminator=MLPDiscriminator, data_kinds=("vector", "image"),
-    description="PacGAN's MLP for 2D mixtures: G 4×400 BN-ReLU, D 3 maxout layers 200×5; images flattened",
-    hparam_defaults={"d_norm": "none"},
-)
-ARCHS.add(NAME, MLP, data_kinds=MLP.data_kinds, description=MLP.description, resolutions=None)
+MLP = Architecture.declared(NAME, generator=MLPGenerator, discriminator=MLPDiscriminator)

@@ -18,12 +18,11 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ganbench.data.base import DatasetInfo
-from ganbench.nets.base import ARCHS, Architecture, NetConfig
+from ganbench.nets.base import Architecture, NetConfig
 from ganbench.nets.layers import (add_spectral_norm, check_config, d_norm, g_norm, image_shape, init_normal,
                                   output_layer, plan_shape, scaled, uses_bias)
 
 NAME = "resnet"
-RESOLUTIONS = (8, 16, 28, 32, 64)  # tested; any side ≥ 8 works
 MAX_STAGES, MIN_BASE = 3, 4
 D_MAX_SIDE = 8  # D down-samples until its maps are at most this big, as on CIFAR
 
@@ -117,9 +116,4 @@ class ResNetDiscriminator(nn.Module):
         return self.out(self.act(self.blocks(x)).sum(dim=(2, 3)))
 
 
-RESNET = Architecture(
-    name=NAME, generator=ResNetGenerator, discriminator=ResNetDiscriminator, data_kinds=("image",),
-    description="SNGAN's CIFAR ResNet (Kurach et al. 2019): 3 up-blocks in G, residual D to 8×8, sum pool",
-)
-ARCHS.add(NAME, RESNET, data_kinds=RESNET.data_kinds, description=RESNET.description,
-          resolutions=RESOLUTIONS)
+RESNET = Architecture.declared(NAME, generator=ResNetGenerator, discriminator=ResNetDiscriminator)

@@ -12,13 +12,12 @@ from __future__ import annotations
 from torch import nn
 
 from ganbench.data.base import DatasetInfo
-from ganbench.nets.base import ARCHS, Architecture, NetConfig
+from ganbench.nets.base import Architecture, NetConfig
 from ganbench.nets.dcgan import ConvGenerator
 from ganbench.nets.layers import (SequentialNet, check_config, conv_out, d_norm, image_shape, plan_shape, scaled,
                                   uses_bias)
 
 NAME = "sndcgan"
-RESOLUTIONS = (8, 16, 28, 32, 64)  # tested; any side ≥ 8 works
 MAX_STAGES, MIN_BASE = 3, 4
 
 
@@ -55,9 +54,4 @@ class SNDCGANDiscriminator(SequentialNet):
         super().__init__(layers, spectral=True)  # always: the architecture is defined with it
 
 
-SNDCGAN = Architecture(
-    name=NAME, generator=sndcgan_generator, discriminator=SNDCGANDiscriminator, data_kinds=("image",),
-    description="SNDCGAN of Miyato et al. 2018: 3×3/4×4 conv D, always spectral-normalised",
-)
-ARCHS.add(NAME, SNDCGAN, data_kinds=SNDCGAN.data_kinds, description=SNDCGAN.description,
-          resolutions=RESOLUTIONS)
+SNDCGAN = Architecture.declared(NAME, generator=sndcgan_generator, discriminator=SNDCGANDiscriminator)

@@ -13,8 +13,21 @@ Nothing here imports torch (a test holds it to that): reports and notebooks read
 """
 from __future__ import annotations
 
-from ganbench.results.frame import directions, load_results, records_to_frame, run_table, save_frame
+from typing import Any
+
 from ganbench.results.record import COMPLETE, FINISHED, STATUSES, RunRecord, best_over, status_from_files
 
 __all__ = ["COMPLETE", "FINISHED", "STATUSES", "RunRecord", "best_over", "directions", "load_results",
            "records_to_frame", "run_table", "save_frame", "status_from_files"]
+
+_FRAME = ("directions", "load_results", "records_to_frame", "run_table", "save_frame")
+
+
+def __getattr__(name: str) -> Any:
+    """The DataFrame functions, imported from :mod:`~ganbench.results.frame` on first use: pandas takes
+    half a second that ``ganbench plan`` and ``status`` (which read records through the store) do not need."""
+    if name in _FRAME:
+        from ganbench.results import frame
+
+        return getattr(frame, name)
+    raise AttributeError(f"module 'ganbench.results' has no attribute '{name}'")

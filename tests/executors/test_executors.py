@@ -15,14 +15,31 @@ from helpers.runs import BASE_SUITE, assert_same_training, lock_owner, run_dirs,
 from ganbench.executors.local import Slot, describe_exit, plan_slots, run_local
 from ganbench.run_one import RunOptions
 from ganbench.results.store import Store
+from ganbench.errors import GanbenchError
 from ganbench.expand import expand
 from ganbench.suite import load
 
 
 def test_auto_on_cpu_is_one_single_thread_worker_per_core():
     assert plan_slots("auto", gpus=0, cores=4) == [Slot("cpu", None, 1)] * 4
-    assert plan_slots("1", gpus=0, cores=4) == [Slot("cpu", None, 4)]
-    assert plan_slots(3, gpus=0, cores=8) == [Slot("cpu", None, 2)] * 3
+    assert plan_slots(gpus=0, cores=4) == [Slot("cpu", None, 1)] * 4  # the default
+    # a run never takes every core unasked: one busy neighbour would stall its OpenMP threads
+    assert plan_slots("1", gpus=0, cores=4) == [Slot("cpu", None, 1)]
+    assert plan_slots(3, gpus=0, cores=8) == [Slot("cpu", None, 1)] * 3
+
+
+def test_threads_per_run_are_the_users_choice_and_auto_fills_the_cores_with_them():
+    assert plan_slots("auto", gpus=0, cores=4, threads=2) == [Slot("cpu", None, 2)] * 2
+    assert plan_slots("auto", gpus=0, cores=2, threads=4) == [Slot("cpu", None, 4)]
+    assert plan_slots("1", gpus=0, cores=4, threads=4) == [Slot("cpu", None, 4)]
+    assert {s.threads for s in plan_slots("auto", gpus=2, cores=8, threads=1)} == {1}
+
+
+@pytest.mark.parametrize("workers, threads, field", [("many", None, "--workers"), ("0", None, "--workers"),
+                                                      ("-2", None, "--workers"), ("auto", 0, "--threads")])
+def test_bad_workers_or_threads_name_the_option(workers, threads, field):
+    with pytest.raises(GanbenchError, match=field):
+        plan_slots(workers, gpus=0, cores=4, threads=threads)
 
 
 def test_auto_on_gpus_is_runs_per_gpu_workers_per_device():

@@ -45,3 +45,4 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFa
     for key in list(os.environ):
         if key.startswith("GANBENCH_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("GANBENCH_OFFLINE", "1")  # missing weights raise as offline; test_weights_fetch lifts it

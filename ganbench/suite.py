@@ -642,6 +642,7 @@ def _suite(doc: dict[str, Any], errs: Problems) -> SuiteSpec:
                      tuple(phase for _, phase in phases), search_seed or 0, data_root, bool(download))
     if hparams is not None:  # the valid parts are checked together even when others are broken
         _check_search(spec, [path for path, _ in phases], errs)
+    _check_best_of(spec, [path for path, _ in phases], errs)
     return spec
 
 
@@ -663,6 +664,31 @@ def _check_search(spec: SuiteSpec, paths: list[str], errs: Problems) -> None:
         if fixed is not None:
             errs.add(SpecError(path, f"{phase.samples} random settings asked for, but no hyperparameter of model "
                                      f"'{fixed.name}' has a distribution (loguniform, uniform, int, choice)"))
+
+
+def _check_best_of(spec: SuiteSpec, paths: list[str], errs: Problems) -> None:
+    """A best_of phase ranks its source phase's runs by ``metric``: every dataset must compute it, else that
+    dataset's best setting can never be chosen and the phase would wait for ever."""
+    from ganbench.catalog import METRICS
+
+    for path, phase in zip(paths, spec.phases):
+        if not phase.best_of:
+            continue
+        wanted = phase.best_of.metric
+        lacking = []
+        for dataset in spec.datasets:
+            keys = {key for m in dataset.evaluation.metrics for key in METRICS.meta(m)["outputs"]}
+            if wanted not in keys:
+                lacking.append((dataset.name, sorted(keys)))
+        if lacking:
+            name, keys = lacking[0]
+            names = ", ".join(f"'{n}'" for n, _ in lacking)
+            what = f"no dataset computes '{wanted}'" if len(lacking) == len(spec.datasets) else \
+                f"dataset {names} does not compute '{wanted}'" if len(lacking) == 1 else \
+                f"datasets {names} do not compute '{wanted}'"
+            errs.add(SpecError(f"{path.removesuffix('.samples')}.best_of.metric",
+                               f"{what}, so the best setting could never be chosen there ({name}'s metrics "
+                               f"give: {', '.join(keys) or 'nothing'}{did_you_mean(wanted, keys)})"))
 
 
 # ---------------------------------------------------------------- reading the file

@@ -204,8 +204,23 @@ def test_best_of_phase_waits_then_expands():
 
 def test_best_of_must_name_an_earlier_phase():
     d = doc()
-    d["phases"] = [{"name": "seeds", "best_of": {"phase": "wide"}}]
+    d["phases"] = [{"name": "seeds", "best_of": {"phase": "wide", "metric": "knn"}}]
     assert error(d) == "phases[0].best_of.phase: no earlier phase 'wide' (earlier: none)"
+
+
+def test_best_of_metric_must_be_computed_on_every_dataset():
+    """The phase would wait for ever on a dataset that never scores the metric it ranks by (the default,
+    fid, on a suite that computes modes and knn; a misspelt key everywhere)."""
+    d = doc()
+    del d["search"]
+    d["phases"] = [{"name": "wide", "seeds": [0]}, {"name": "seeds", "best_of": {"phase": "wide"}}]
+    assert error(d) == ("phases[1].best_of.metric: no dataset computes 'fid', so the best setting could never be "
+                        "chosen there (ring's metrics give: hq_share, knn, knn_gen, knn_real, modes, modes_1pct, "
+                        "reverse_kl)")
+    d["phases"][1]["best_of"]["metric"] = "knn_gne"
+    assert error(d).endswith("reverse_kl — did you mean 'knn_gen'?)")
+    d["phases"][1]["best_of"]["metric"] = "knn_gen"
+    assert parse(d).phases[1].best_of.metric == "knn_gen"
 
 
 def test_cli_bad_suite_exits_2_without_traceback(tmp_path):

@@ -92,7 +92,7 @@ def test_a_broken_section_does_not_hide_the_others():
     ({"evaluation": {"metrics": ["modes"], "extractor": "inceptoin"}},
      "evaluation.extractor: unknown feature extractor 'inceptoin' — did you mean 'inception'?"),
     ({"datasets": ["rnig"]}, "datasets[0].name: unknown dataset 'rnig' — did you mean 'ring'?"),  # models not blamed
-    ({"phases": [{"name": 5}, {"name": "b", "best_of": {"phase": "a"}}]},
+    ({"phases": [{"name": 5}, {"name": "b", "best_of": {"phase": "a", "metric": "modes"}}]},
      "phases[0].name: expected a non-empty string, got an integer 5"),  # b's source may be the unnamed phase
 ])
 def test_one_mistake_is_reported_once_not_again_downstream(changes, message):

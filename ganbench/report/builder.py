@@ -18,7 +18,7 @@ from ganbench.report import samples as S
 from ganbench.report.formats import to_html, to_latex, to_markdown
 from ganbench.report.html import Section, render_page
 from ganbench.report.style import FigureFile, add_panel, make_style
-from ganbench.report.views import metric_label, pairwise_view, summary_view
+from ganbench.report.views import metric_label, pairwise_view, power_notes, summary_view
 from ganbench.results.frame import directions, metric_direction, run_table
 from ganbench.results.names import metric_sort_key, model_order
 from ganbench.results.reference import attach_reference, reference_table
@@ -161,7 +161,7 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
 
     # ---- page
     page = _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, written,
-                 unreadable, out, multi)
+                 unreadable, out, multi, _power_note(pairs) if pair_tbl is not None else "")
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
@@ -257,7 +257,7 @@ def protocol_note(runs: pd.DataFrame) -> tuple[str, list[str]]:
 
 
 def _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, written, unreadable,
-          out: Path, multi: bool) -> str:
+          out: Path, multi: bool, power_note: str = "") -> str:
     from ganbench import __version__
 
     status = runs["status"].astype(str)
@@ -295,7 +295,7 @@ def _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, writt
                 if groups["budget"] else []),
         Section("Spread over seeds and settings", "spread", figures=groups["spread"]),
         Section("Pairwise tests", "tests", figures=groups["tests"],
-                body=[f'<div class="scroll">{to_html(pair_tbl)}</div>',
+                body=[power_note, f'<div class="scroll">{to_html(pair_tbl)}</div>',
                       _links([p for p in written if p.stem == "pairwise"], out)]
                 if pair_tbl is not None else []),
         Section("Training", "training", figures=groups["training"]),
@@ -314,3 +314,13 @@ def _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, writt
         sections.append(Section(f"Unreadable records ({len(unreadable)})", "unreadable",
                                 [f'<ul class="note">{items}</ul>']))
     return render_page(title, meta, counts, sections, out)
+
+
+def _power_note(pairs) -> str:
+    """Where a dataset's tests could never have been significant, say so above the table (and how many seeds
+    would do) rather than let a column of p = 1 read as "no difference"."""
+    notes = power_notes(pairs.drop(columns=["panel"], errors="ignore"))
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return f'<p class="note">Too few seeds to conclude:</p><ul class="note">{items}</ul>'

@@ -126,7 +126,7 @@ def pairwise_view(pairs: pd.DataFrame, metric: str, *, with_suite: bool | None =
     groups = _group_ids(pairs, keys) if len(pairs) else []
     dec = decimals_for(pairs["emin_a"].tolist() + pairs["emin_b"].tolist()) if len(pairs) else 1
     columns = (["Suite"] if with_suite else []) + [
-        "Dataset", "A", "B", "Sample", "n A", "n B", "p", "p (Holm)", "P(A better)", "k",
+        "Dataset", "A", "B", "Sample", "n A", "n B", "p", "p (Holm)", "floor", "P(A better)", "k",
         "E[best] A", "E[best] B", "A − B [95% CI]", "P(A − B ≤ 0)"]
     align = ["l"] * (len(keys) + 3) + ["r"] * (len(columns) - len(keys) - 3)
     rows = []
@@ -138,14 +138,41 @@ def pairwise_view(pairs: pd.DataFrame, metric: str, *, with_suite: bool | None =
             Cell(str(row["dataset"])), Cell(str(row["model_a"])), Cell(str(row["model_b"])),
             Cell(str(row["sample"])), Cell(str(int(row["n_a"]))), Cell(str(int(row["n_b"]))),
             Cell(format_p(row["p_value"])), Cell(format_p(row["p_holm"]), significant),
+            Cell(format_p(row["p_floor"])),
             Cell(number(row["p_a_better"], 2)),
             Cell(str(int(row["k"])) if _finite(row["k"]) else MISSING),
             Cell(number(row["emin_a"], dec)), Cell(number(row["emin_b"], dec)), Cell(diff),
             Cell(number(row["share_diff_le0"], 2)),
         ])
     caption = (f"Pairwise comparison on {metric_label(metric)}: two-sided Mann–Whitney U over seeds "
-               f"(or over all runs where a model has no seed study), Holm-adjusted per dataset; "
+               f"(or over all runs where a model has no seed study), Holm-adjusted per dataset; floor: the "
+               f"smallest Holm p these sample sizes allow whatever the data (above {alpha}: the test could "
+               f"never have been significant); "
                f"P(A better) is the common-language effect size; E[best] is the expected best score "
                f"with a budget of k settings, with a bootstrap CI of the difference. "
                f"Bold: Holm p < {alpha}.")
     return Table(columns, rows, align, _starts(groups), caption, f"tab:ganbench-pairwise-{metric}")
+
+
+def power_notes(pairs: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+    """One sentence per dataset whose pairwise tests could never reach ``alpha`` whatever the data (every
+    pair's ``p_floor`` above it), with the sample sizes behind it and the seeds per model that would do."""
+    from ganbench.results.study import seeds_to_resolve
+
+    if pairs.empty or "p_floor" not in pairs.columns:
+        return []
+    keys = [k for k in ("suite", "dataset") if k in pairs.columns]
+    notes = []
+    for key, group in pairs.groupby(keys, observed=True, sort=False):
+        floors = group["p_floor"].dropna()
+        if floors.empty or (floors <= alpha).any():
+            continue
+        where = " / ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+        sizes = sorted({f"{int(a)} vs {int(b)}" for a, b in zip(group["n_a"], group["n_b"])})
+        need = seeds_to_resolve(len(floors), alpha)
+        notes.append(f"{where}: no pairwise test can reach p < {alpha} whatever the runs show — with "
+                     f"{', '.join(sizes)} {'seeds' if (group['sample'] == 'seeds').all() else 'runs'} the smallest "
+                     f"Holm-adjusted p over {len(floors)} pair{'s' if len(floors) > 1 else ''} is "
+                     f"{floors.min():.3g}; "
+                     + (f"{need} seeds per model would be needed." if need else "more seeds would be needed."))
+    return notes

@@ -22,11 +22,11 @@ from ganbench.results.frame import ID_COLUMNS, directions, metric_direction, run
 from ganbench.results.names import as_keys, group_rng, groups, metric_sort_key, model_order, plain_key
 from ganbench.results.record import COMPLETE
 from ganbench.results.stats import (bootstrap_expected_min, bootstrap_mean_ci, expected_min, holm, hours_curve,
-                                    min_weights, settings_curve)
+                                    settings_curve)
 
 __all__ = ["FAILED_STATUSES", "STUDY_FAILURE_SCORE", "annotate_pools", "budget_curve", "failure_score",
-           "main_search_phase", "pairwise_tests", "run_scores", "search_mask", "seed_mask", "summary",
-           "values_at_score"]
+           "main_search_phase", "min_p_value", "pairwise_tests", "run_scores", "search_mask", "seed_mask",
+           "seeds_to_resolve", "summary", "values_at_score"]
 
 
 def run_scores(df: pd.DataFrame, metric: str = "fid", how: str = "best", *,
@@ -384,6 +384,26 @@ def budget_curve(scores: pd.DataFrame, n_boot: int | None = 1000, seed: int = 0,
                                             "failure_share", "n_missing", "metric"])
     return pd.concat(parts, ignore_index=True)
 
+def min_p_value(n_a: int, n_b: int) -> float:
+    """The smallest two-sided Mann–Whitney U p-value ``n_a`` vs ``n_b`` values can give, whatever they are:
+    the p-value of complete separation without ties, as scipy computes it (exactly, 2 / C(n_a + n_b, n_a),
+    for small samples). 3 vs 3 seeds can never go below 0.1. NaN when either side is empty."""
+    if n_a < 1 or n_b < 1:
+        return math.nan
+    from scipy.stats import mannwhitneyu
+
+    return float(mannwhitneyu(np.arange(n_a), np.arange(n_a, n_a + n_b), alternative="two-sided").pvalue)
+
+
+def seeds_to_resolve(pairs: int, alpha: float = 0.05, most: int = 200) -> int | None:
+    """Seeds per model for a Holm-adjusted test over ``pairs`` pairs to be able to reach ``alpha`` at all
+    (``pairs`` × the smallest p ≤ ``alpha``); None beyond ``most``."""
+    for n in range(2, most + 1):
+        if max(pairs, 1) * min_p_value(n, n) <= alpha:
+            return n
+    return None
+
+
 def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, *,
                    k: int | None = None, n_boot: int = 2000, seed: int = 0,
                    level: float = 0.95) -> pd.DataFrame:
@@ -391,8 +411,11 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
 
     ``p_value`` is a two-sided Mann–Whitney U over the seed study of each model when both have
     one (``sample="seeds"``), else over all scored runs (``"runs"``); ``p_holm`` adjusts it over the
-    pairs of one dataset. ``p_a_better`` is the common-language effect size (the chance a random
-    run of A scores better than one of B, ties count half); ``rank_biserial`` = 2·p_a_better − 1.
+    pairs of one dataset. ``p_floor`` is the smallest Holm-adjusted p-value the pair could have reached
+    whatever the data (:func:`min_p_value` of its sample sizes, and the dataset's pairs × the smallest
+    of those): a pair whose floor exceeds the level of a test could never have been significant.
+    ``p_a_better`` is the common-language effect size (the chance a random run of A scores better than
+    one of B, ties count half); ``rank_biserial`` = 2·p_a_better − 1.
     The budget part compares expected best scores at ``k`` settings (default: the smaller search
     pool) under a bootstrap of each model's runs of its main search phase (:func:`main_search_phase`,
     named in ``pool_phase``; failed runs in it as the study's failures, see :func:`budget_curve`):
@@ -437,6 +460,7 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
             x, y = A[sample], B[sample]
             row: dict[str, Any] = dict(zip(keys, key))
             row.update({"model_a": a, "model_b": b, "sample": sample, "n_a": len(x), "n_b": len(y)})
+            row["p_min"] = min_p_value(len(x), len(y))
             if len(x) and len(y):
                 test = mannwhitneyu(x, y, alternative="two-sided")
                 share_greater = float(test.statistic) / (len(x) * len(y))
@@ -467,9 +491,15 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
                             "diff_ci_low": np.nan, "diff_ci_high": np.nan, "share_diff_le0": np.nan})
             rows.append(row)
         adjusted_p = holm(np.array([r["p_value"] for r in rows[start:]], dtype=float))
+        floors = np.array([r["p_min"] for r in rows[start:]], dtype=float)
+        tested = int(np.isfinite(floors).sum())
+        lowest = float(np.nanmin(floors)) if tested else math.nan
         for row, adjusted in zip(rows[start:], adjusted_p):
             row["p_holm"] = float(adjusted)
-    columns = keys + ["model_a", "model_b", "sample", "n_a", "n_b", "u", "p_value", "p_holm",
+            # Holm multiplies the smallest p by the number of tests, and every adjusted p is at least that
+            row["p_floor"] = min(1.0, max(row["p_min"], tested * lowest)) if math.isfinite(row["p_min"]) \
+                else math.nan
+    columns = keys + ["model_a", "model_b", "sample", "n_a", "n_b", "u", "p_value", "p_holm", "p_min", "p_floor",
                       "p_a_better", "rank_biserial", "pool_a", "pool_b", "pool_phase", "k", "emin_a", "emin_b",
                       "diff", "diff_ci_low", "diff_ci_high", "share_diff_le0"]
     return pd.DataFrame(rows, columns=columns)

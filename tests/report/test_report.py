@@ -236,6 +236,10 @@ def test_several_suites_and_filters(tmp_path):
     assert set(zip(table["suite"], table["dataset"])) == {("a", "ring"), ("a", "grid"), ("b", "ring")}
     assert (out / "tables" / "summary.md").read_text().startswith("| Suite | Dataset |")
     assert set(pd.read_csv(out / "tables" / "pairwise.csv")["suite"]) == {"a", "b"}
+    text = " ".join(parse(out / "index.html").text)  # 3 vs 3 seeds, one pair: p can never go below 0.1
+    assert "Too few seeds to conclude" in text and "a / ring: no pairwise test can reach p < 0.05" in text
+    assert "4 seeds per model would be needed" in text
+    assert (pd.read_csv(out / "tables" / "pairwise.csv")["p_floor"] >= 0.1 - 1e-12).all()
     assert set(pd.read_csv(out / "tables" / "budget_settings.csv")["suite"]) == {"a", "b"}
     assert_page_references_every_figure(out)
 

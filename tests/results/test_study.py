@@ -393,6 +393,46 @@ def test_pairwise_separated_and_identical():
     pd.testing.assert_frame_equal(tests, again)
 
 
+@pytest.mark.parametrize("n_a, n_b", [(2, 2), (3, 3), (4, 4), (3, 5), (1, 6), (7, 7)])
+def test_min_p_value_is_the_exact_two_sided_floor(n_a, n_b):
+    """2 / C(n_a + n_b, n_a) for the exact test (scipy's choice below 8 per side without ties), and no
+    arrangement of n_a vs n_b distinct values does better."""
+    from scipy.stats import mannwhitneyu
+
+    floor = study.min_p_value(n_a, n_b)
+    assert floor == pytest.approx(min(1.0, 2 / comb(n_a + n_b, n_a)), rel=1e-12)
+    rng = np.random.default_rng(n_a * 10 + n_b)
+    for _ in range(50):
+        values = rng.permutation(n_a + n_b).astype(float)
+        assert mannwhitneyu(values[:n_a], values[n_a:], alternative="two-sided").pvalue >= floor - 1e-15
+    assert math.isnan(study.min_p_value(0, 3))
+
+
+def test_seeds_to_resolve_counts_the_holm_factor():
+    assert study.seeds_to_resolve(1) == 4  # 2/70 = 0.029; 3 vs 3 gives 0.1
+    assert study.seeds_to_resolve(3) == 5  # 3 × 2/252 = 0.024; 3 × 2/70 = 0.086
+    assert study.seeds_to_resolve(28) == 7  # 28 pairs (8 models): 28 × 2/924 = 0.061 at 6, 0.016 at 7
+
+
+def test_pairwise_floor_says_when_no_test_could_be_significant():
+    """3 models × 3 seeds: each pair's exact floor is 0.1 and Holm over 3 pairs lifts every adjusted p to at
+    least 0.3, however far apart the models are; the report says so and how many seeds would do."""
+    from ganbench.report.views import power_notes
+
+    apart = seeds_scores({"NS GAN": [1.0, 2.0, 3.0], "WGAN": [10.0, 11.0, 12.0], "LSGAN": [20.0, 21.0, 22.0]})
+    tests = study.pairwise_tests(apart, n_boot=50)
+    assert list(tests["p_min"]) == pytest.approx([0.1] * 3)
+    assert list(tests["p_floor"]) == pytest.approx([0.3] * 3)
+    assert (tests["p_holm"] >= tests["p_floor"] - 1e-12).all()
+    (note,) = power_notes(tests)
+    assert note.startswith("ring: no pairwise test can reach p < 0.05")
+    assert "3 vs 3 seeds" in note and "0.3;" in note and "5 seeds per model would be needed" in note
+    enough = seeds_scores({"NS GAN": [1.0, 2.0, 3.0, 4.0], "WGAN": [10.0, 11.0, 12.0, 13.0]})
+    one_pair = study.pairwise_tests(enough, n_boot=50)
+    assert one_pair["p_floor"].iloc[0] == pytest.approx(2 / 70) and one_pair["p_holm"].iloc[0] < 0.05
+    assert power_notes(one_pair) == []
+
+
 def test_pairwise_budget_part_uses_closed_form_at_k():
     scores = study_scores([10.0, 30.0], model="A")
     scores = pd.concat([scores, study_scores([20.0, 40.0], model="B")], ignore_index=True)

@@ -2,7 +2,6 @@
 the GPU agrees with the CPU, and the CLI runs a suite with ``--device cuda``. Skipped without a GPU."""
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
@@ -11,9 +10,10 @@ import torch
 from ganbench.data import load_dataset
 from ganbench.evaluate import Evaluator
 from ganbench.nets import ARCHS
-from ganbench.train import Checkpointing, train
+from ganbench.train import train
 
 from helpers.cli import ganbench_cli
+from helpers.checkpoints import serialising_store
 from helpers.runs import write_suite
 from helpers.specs import run_spec
 
@@ -46,15 +46,7 @@ def test_resume_on_the_gpu_is_exact():
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         full = train(spec, dataset, device="cuda")
-        saved: dict = {}
-
-        def save(state):
-            buffer = io.BytesIO()
-            torch.save(state, buffer)
-            saved["bytes"] = buffer.getvalue()
-
-        def load():
-            return torch.load(io.BytesIO(saved["bytes"]), weights_only=True) if "bytes" in saved else None
+        checkpointing, _ = serialising_store()
 
         class Interrupt(Exception):
             pass
@@ -64,8 +56,8 @@ def test_resume_on_the_gpu_is_exact():
                 raise Interrupt
 
         with pytest.raises(Interrupt):
-            train(spec, dataset, device="cuda", checkpointing=Checkpointing(save, load), progress=kill_at)
-        resumed = train(spec, dataset, device="cuda", checkpointing=Checkpointing(save, load))
+            train(spec, dataset, device="cuda", checkpointing=checkpointing, progress=kill_at)
+        resumed = train(spec, dataset, device="cuda", checkpointing=checkpointing)
     finally:
         torch.use_deterministic_algorithms(False)
     for a, b in zip(full.generator.state_dict().values(), resumed.generator.state_dict().values()):

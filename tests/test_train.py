@@ -2,7 +2,6 @@
 divergence detection, and a short run that really learns the 2D ring."""
 from __future__ import annotations
 
-import io
 
 import pytest
 import torch
@@ -13,6 +12,7 @@ from ganbench.nets import ARCHS
 from ganbench.evaluate import Evaluation
 from ganbench.train import Checkpointing, build_networks, generator_turn, latent_sampler, train
 
+from helpers.checkpoints import serialising_store
 from helpers.specs import run_spec
 
 SMALL_IMAGES = {"dataset": "digits", "dataset_params": {"size": 8}}
@@ -141,17 +141,7 @@ def test_resumed_run_is_bit_identical(loss, arch, extra):
     dataset = load_dataset(spec.dataset, dict(spec.dataset_params))
     full = train(spec, dataset)
 
-    saved: dict = {}
-
-    def save(state):  # through torch.save / torch.load(weights_only=True), as the store does
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        saved["bytes"] = buffer.getvalue()
-
-    def load():
-        return torch.load(io.BytesIO(saved["bytes"]), weights_only=True) if "bytes" in saved else None
-
-    store = Checkpointing(save=save, load=load)
+    store, load = serialising_store()  # through torch.save / torch.load(weights_only=True), as the store does
 
     def kill_at(step):
         if step == 6:  # after the checkpoint at step 4, mid-way to 8
@@ -453,33 +443,17 @@ def test_the_loop_logs_the_named_steps_losses_on_the_steps_batch(loss, penalty):
     assert (logged["d"], logged["g"]) == (float(d_loss), float(g_loss))
 
 
-def _serialising_store(can_resume: bool = True):
-    """A checkpoint store that keeps the last state through torch.save / torch.load(weights_only=True),
-    as the store does, and the function reading it back."""
-    saved: dict = {}
-
-    def save(state):
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        saved["bytes"] = buffer.getvalue()
-
-    def load():
-        return torch.load(io.BytesIO(saved["bytes"]), weights_only=True) if "bytes" in saved else None
-
-    return Checkpointing(save=save, load=load if can_resume else lambda: None), load
-
-
 def _train_to_the_end_and_resumed(spec, dataset):
     """(final checkpoint of an uninterrupted run, final checkpoint of one killed at step 6 and resumed
     from its step-4 checkpoint)."""
-    full_store, read_full = _serialising_store(can_resume=False)
+    full_store, read_full = serialising_store(can_resume=False)
     train(spec, dataset, checkpointing=full_store)
 
     def kill_at(step):
         if step == 6:
             raise Interrupt
 
-    store, read = _serialising_store()
+    store, read = serialising_store()
     with pytest.raises(Interrupt):
         train(spec, dataset, checkpointing=store, progress=kill_at)
     assert read()["step"] == 4

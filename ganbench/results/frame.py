@@ -18,7 +18,7 @@ import pandas as pd
 from ganbench import lucic2018
 from ganbench.results.record import COMPLETE, STATUSES, RunRecord, best_over
 
-__all__ = ["RUN_COLUMNS", "STATUSES", "directions", "known_direction", "load_results", "metric_direction",
+__all__ = ["RUN_COLUMNS", "STATUSES", "directions", "load_results", "metric_direction",
            "records_to_frame", "run_table", "save_frame"]
 
 # Run-level columns, in frame order; the long frame adds the point columns after them.
@@ -223,10 +223,6 @@ def metric_direction(df: pd.DataFrame, key: str) -> bool:
     if found is None:
         raise ValueError(f"metric '{key}' has no recorded direction in these runs")
     return found
-
-
-def known_direction(df: pd.DataFrame, key: str) -> bool:
-    return key in directions(df)
 
 
 def load_results(path: str | Path) -> pd.DataFrame:

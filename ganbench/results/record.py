@@ -115,10 +115,6 @@ class RunRecord:
 
     # ---- views
     @property
-    def complete(self) -> bool:
-        return self.status in COMPLETE
-
-    @property
     def sample_grid(self) -> str | None:
         """The samples PNG (image data), as a path when the run directory is known."""
         return self._sample_path(".png")
@@ -132,9 +128,6 @@ class RunRecord:
         if not self.samples or not self.samples.endswith(suffix):
             return None
         return str(Path(self.run_dir) / self.samples) if self.run_dir else self.samples
-
-    def direction(self, key: str) -> bool | None:
-        return self.directions.get(key)
 
     # ---- (de)serialisation
     def to_json(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers.records import synthetic_study  # noqa: E402
 
 from ganbench.results import frame, study  # noqa: E402
+from ganbench.results.headline import frame_headlines  # noqa: E402
 
 TARGET_S = 10.0
 
@@ -28,7 +29,7 @@ def aggregate(records: list[dict]) -> dict[str, object]:
     """What `ganbench report` computes before drawing anything."""
     df = frame.records_to_frame(records)
     table = study.summary(df, n_boot=1000)
-    scores = study.run_scores(df, "fid")
+    scores = study.headline_scores(df, frame_headlines(df))  # each dataset by its headline, as the report
     settings = study.budget_curve(scores, n_boot=1000, budget="settings")
     hours = study.budget_curve(scores, n_boot=1000, budget="hours")
     return {"rows": len(df), "summary": table, "settings": settings, "hours": hours}

@@ -98,38 +98,42 @@ ARCHS.declare("resnet", "ganbench.nets.resnet:RESNET", data_kinds=("image",), hp
 
 # ---------------------------------------------------------------- datasets (ganbench/data/)
 # kind: "image" or "vector"; source: embedded (no files), torchvision (files under the data root) or
-# folder; params: every parameter the factory accepts, with its default (data/params.merged).
+# folder; params: every parameter the factory accepts, with its default (data/params.merged); headline: the
+# metric key the report ranks the dataset's runs by unless a suite or the reader says otherwise
+# (ganbench/results/headline.py): what a researcher reads first for that kind of data.
 
 DATASETS: Registry[DatasetFactory] = Registry("dataset")
-DATASETS.declare("ring", "ganbench.data.mixtures:ring", kind="vector", source="embedded",
+DATASETS.declare("ring", "ganbench.data.mixtures:ring", kind="vector", source="embedded", headline="mode_tv",
                  params={"modes": 8, "radius": 1.0, "sigma": 0.01, "n_train": 100_000, "n_test": 10_000, "seed": 0},
                  description="8 Gaussians (σ 0.01) evenly on a circle of radius 1 (VEEGAN/PacGAN ring)")
-DATASETS.declare("grid", "ganbench.data.mixtures:grid", kind="vector", source="embedded",
+DATASETS.declare("grid", "ganbench.data.mixtures:grid", kind="vector", source="embedded", headline="mode_tv",
                  params={"side": 5, "spacing": 2.0, "sigma": 0.05, "n_train": 100_000, "n_test": 10_000, "seed": 0},
                  description="25 Gaussians (σ 0.05) on the lattice {−4,−2,0,2,4}² (VEEGAN/PacGAN grid)")
 DATASETS.declare("polygons", "ganbench.data.polygons:convex_polygons", aliases=("triangles",), kind="image",
-                 source="embedded",
+                 source="embedded", headline="polygon_f1",
                  params={"vertices": 3,
                          "variant": "lucic2018",  # the study's data; "ellipse" is ganbench's earlier generator
                          "n_train": 60_000, "n_test": 10_000, "n_holdout": 10_000, "seed": 0},
                  description="Synthetic convex polygons, 28×28×1, with a known manifold (Lucic et al. 2018); "
                              "vertices: a count, or a list to mix counts as classes; variant: lucic2018 "
                              "(the study's notebook) or ellipse (ganbench's earlier generator)")
-DATASETS.declare("digits", "ganbench.data.digits:digits", kind="image", source="embedded",
+DATASETS.declare("digits", "ganbench.data.digits:digits", kind="image", headline="fid", source="embedded",
                  params={"size": 8, "n_test": 300, "seed": 0},
                  description="scikit-learn's 1,797 8×8 handwritten digits (no download), optionally upsampled")
-DATASETS.declare("mnist", "ganbench.data.torchvision_sets:mnist", kind="image", source="torchvision", params={},
+DATASETS.declare("mnist", "ganbench.data.torchvision_sets:mnist", kind="image", headline="fid", source="torchvision",
+                 params={},
                  description="MNIST handwritten digits, 28×28×1, 60k train / 10k test")
 DATASETS.declare("fashion_mnist", "ganbench.data.torchvision_sets:fashion_mnist", aliases=("fashion-mnist",),
-                 kind="image", source="torchvision", params={},
+                 kind="image", headline="fid", source="torchvision", params={},
                  description="Fashion-MNIST clothing images, 28×28×1, 60k train / 10k test")
 DATASETS.declare("cifar10", "ganbench.data.torchvision_sets:cifar10", aliases=("cifar-10",), kind="image",
-                 source="torchvision", params={},
+                 headline="fid", source="torchvision", params={},
                  description="CIFAR-10 natural images, 32×32×3, 50k train / 10k test")
-DATASETS.declare("celeba", "ganbench.data.torchvision_sets:celeba", kind="image", source="torchvision",
+DATASETS.declare("celeba", "ganbench.data.torchvision_sets:celeba", kind="image", headline="fid", source="torchvision",
                  params={"size": 64, "crop": 160, "cache": True},
                  description="CelebA aligned faces, centre crop 160 resized to 64×64×3 (as the study)")
-DATASETS.declare("image_folder", "ganbench.data.torchvision_sets:image_folder", kind="image", source="folder",
+DATASETS.declare("image_folder", "ganbench.data.torchvision_sets:image_folder", kind="image", headline="fid",
+                 source="folder",
                  params={"path": None, "size": 64, "channels": 3, "test_fraction": 0.1, "seed": 0, "cache": True},
                  description="Your own images: a flat folder or class subfolders, centre-cropped and resized")
 
@@ -207,13 +211,15 @@ METRICS.declare(
 )
 METRICS.declare(
     "modes", "ganbench.metrics.modes:compute_modes",
-    outputs={"modes": True, "hq_share": True, "reverse_kl": False, "modes_1pct": True},
+    outputs={"modes": True, "hq_share": True, "reverse_kl": False, "modes_1pct": True, "mode_tv": False},
     ranges={"modes": (0.0, _modes), "hq_share": (0.0, 1.0), "reverse_kl": (0.0, _max_reverse_kl),
-            "modes_1pct": (0.0, _modes)},
+            "modes_1pct": (0.0, _modes), "mode_tv": (0.0, 1.0)},
     needs=("samples",),
     defaults={},
     data_kinds=("vector",),
-    description="Modes captured, high-quality share and reverse KL for Gaussian mixtures (VEEGAN/PacGAN protocol).",
+    description=("Modes captured, high-quality share and reverse KL for Gaussian mixtures (VEEGAN/PacGAN "
+                 "protocol), modes with ≥ 1 % of the samples, and the total-variation distance to the mixture's "
+                 "mode shares (mode_tv)."),
 )
 METRICS.declare(
     "prc", "ganbench.metrics.prc:compute_prc",

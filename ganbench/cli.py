@@ -135,7 +135,7 @@ def run(suite: Path = typer.Argument(..., help=SUITE_HELP),
                        tensorboard=str(tensorboard) if tensorboard else None)
     typer.echo("finished: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else "nothing to run")
     if report:
-        _report(results / spec.name, Path("reports") / spec.name, "fid", [], [])
+        _report(results / spec.name, Path("reports") / spec.name, None, [], [])
 
 
 @app.command()
@@ -182,7 +182,8 @@ def ls(section: Optional[str] = typer.Argument(None, help="One of: kinds, losses
     for title, registry in regs.items():
         typer.echo(f"{title}:")
         for entry in registry:
-            typer.echo(f"  {entry.name:16s} {entry.doc}")
+            headline = entry.metadata.get("headline") if title == "datasets" else None
+            typer.echo(f"  {entry.name:16s} {entry.doc}" + (f" [headline: {headline}]" if headline else ""))
         typer.echo("")
     if section is None:
         _list_suites()
@@ -200,7 +201,9 @@ def _list_suites() -> None:
 @app.command()
 def report(results_dir: Path = typer.Argument(Path("results"), help="Results of one run, one suite, or several suites."),
            out: Optional[Path] = typer.Option(None, help="Output folder (default reports/<name of RESULTS_DIR>)."),
-           metric: str = typer.Option("fid", help="Metric the budget curves and distributions use."),
+           metric: Optional[str] = typer.Option(None, help="Rank every dataset that computed it by this metric key "
+                                                "(fid, knn, modes_1pct, …) instead of its headline (mode_tv for "
+                                                "mixtures, polygon_f1 for polygons, fid for images)."),
            dataset: List[str] = typer.Option([], help="Only these datasets (repeatable)."),
            model: List[str] = typer.Option([], help="Only these models (repeatable)."),
            reference: str = typer.Option("lucic2018", help="Published numbers to show beside yours: lucic2018 "
@@ -213,7 +216,7 @@ def report(results_dir: Path = typer.Argument(Path("results"), help="Results of 
     _report(results_dir, out or Path("reports") / results_dir.resolve().name, metric, dataset, model, reference)
 
 
-def _report(results_dir: Path, out: Path, metric: str, datasets: list[str], models: list[str],
+def _report(results_dir: Path, out: Path, metric: str | None, datasets: list[str], models: list[str],
             reference: str = "lucic2018") -> None:
     from ganbench.report import build
     from ganbench.results.frame import load_results

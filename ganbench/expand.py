@@ -112,7 +112,8 @@ def _run(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry
     model_spec = ModelSpec(model.name, model.kind, model.loss, model.arch[dataset.kind], model.penalty)
     code = revisions(model.kind, model.loss, model_spec.arch, model.penalty, dataset.name)
     return RunSpec(spec.name, phase.name, dataset.name, dataset.params, model_spec, frozen(hparams), setting, seed,
-                   dataset.budget, dataset.evaluation, frozen(code), role="best_of" if phase.best_of else "search")
+                   dataset.budget, dataset.evaluation, frozen(code), role="best_of" if phase.best_of else "search",
+                   headline=dataset.headline)
 
 
 def expand(spec: SuiteSpec, best: BestLookup | None = None) -> Expansion:
@@ -123,7 +124,8 @@ def expand(spec: SuiteSpec, best: BestLookup | None = None) -> Expansion:
         for dataset in spec.datasets:
             for model in spec.models:
                 if phase.best_of:
-                    chosen = best(phase.best_of.phase, dataset.name, model.name, phase.best_of.metric) if best else None
+                    chosen = best(phase.best_of.phase, dataset.name, model.name,
+                                  phase.best_of.metric or dataset.headline) if best else None
                     if chosen is None:
                         pending.append(Pending(phase.name, dataset.name, model.name, len(phase.seeds), phase.best_of.phase))
                         continue

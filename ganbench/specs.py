@@ -94,6 +94,9 @@ class RunSpec:
     #: the phase's kind: "search" (a hyperparameter search) or "best_of" (the best setting retrained over
     #: seeds); like the suite's name it does not change what the run computes, so it is not in run_id
     role: str = "search"
+    #: the metric key the report ranks this dataset's runs by (:mod:`ganbench.results.headline`); it changes
+    #: what is read, not what is computed, so it is not in run_id either (None: resolved by the report)
+    headline: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {"suite": self.suite, "phase": self.phase, "dataset": self.dataset,
@@ -103,13 +106,17 @@ class RunSpec:
         if self.revisions:  # absent at revision 1 everywhere: older specs hash exactly as before
             out["revisions"] = thaw(self.revisions)
         out["role"] = self.role
+        if self.headline is not None:
+            out["headline"] = self.headline
         return out
 
     @property
     def run_id(self) -> str:
-        """12 hex digits of SHA-256 over the canonical JSON of the spec, minus the suite's name and role."""
+        """12 hex digits of SHA-256 over the canonical JSON of the spec, minus the suite's name, role and
+        headline (what the report reads, not what the run computes)."""
         content = self.to_dict()
         del content["suite"], content["role"]
+        content.pop("headline", None)
         text = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -123,7 +130,7 @@ class RunSpec:
             evaluation=EvalProtocol(ev["extractor"], tuple(ev["metrics"]), int(ev["n_gen"]), int(ev["n_real"]),
                                     ev.get("split", "test"), frozen(ev.get("extractor_options")),
                                     frozen(ev.get("metric_options"))),
-            revisions=frozen(d.get("revisions")), role=d.get("role", "search"))
+            revisions=frozen(d.get("revisions")), role=d.get("role", "search"), headline=d.get("headline"))
 
 
 # ---- the suite: what the YAML says, validated, before expansion ----
@@ -144,6 +151,7 @@ class DatasetEntry:
     budget: Budget
     evaluation: EvalProtocol
     hparams: Mapping[str, Any]
+    headline: str | None = None  # the metric key its runs are ranked by (ganbench/results/headline.py)
 
 
 @dataclass(frozen=True)
@@ -160,7 +168,7 @@ class ModelEntry:
 @dataclass(frozen=True)
 class BestOf:
     phase: str
-    metric: str
+    metric: str | None = None  # None: each dataset's headline metric
 
 
 @dataclass(frozen=True)

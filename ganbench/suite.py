@@ -300,7 +300,8 @@ def _budget(node: Any, path: str, base: dict[str, Any], errs: Problems) -> dict[
     return out
 
 
-EVALUATION_KEYS = ("extractor", "metrics", "n_gen", "n_real", "split", "extractor_options", "metric_options")
+EVALUATION_KEYS = ("extractor", "metrics", "n_gen", "n_real", "split", "extractor_options", "metric_options",
+                   "headline")
 PROTOCOL_KEYS = ("extractor", "metrics", "n_gen", "n_real", "split")  # what _protocol needs, each known
 
 
@@ -328,6 +329,9 @@ def _evaluation(node: Any, path: str, base: dict[str, Any], errs: Problems) -> d
             out[key] = errs.attempt(_int, node[key], f"{path}.{key}", 2, MAX_SAMPLES)
     if "split" in node:
         out["split"] = errs.attempt(_str, node["split"], f"{path}.split")
+    if "headline" in node:  # checked against the dataset's metrics once they are known (_headline)
+        out["headline"] = errs.attempt(_str, node["headline"], f"{path}.headline")
+        out["headline_path"] = f"{path}.headline"
     if "extractor_options" in node:
         opts = node["extractor_options"]
         if not isinstance(opts, dict):
@@ -386,9 +390,27 @@ def _dataset(node: Any, path: str, budget: dict, evaluation: dict,
             errs.add(SpecError(f"{path}.evaluation.metrics" if "evaluation" in node else "evaluation.metrics",
                                f"none of the metrics applies to dataset '{name}' ({kind} data, extractor "
                                f"'{protocol.extractor}')"))
+    headline = errs.attempt(_headline, ev, name, protocol) if protocol is not None and protocol.metrics else None
     if not errs.clean_since(mark) or protocol is None or b.get("steps") is None or b["eval_every"] is None:
         return None, kind
-    return DatasetEntry(name, frozen(params), kind, Budget(b["steps"], b["eval_every"]), protocol, hparams), kind
+    return DatasetEntry(name, frozen(params), kind, Budget(b["steps"], b["eval_every"]), protocol, hparams,
+                        headline), kind
+
+
+def _headline(ev: dict[str, Any], dataset: str, protocol: EvalProtocol) -> str:
+    """The metric key the dataset's runs are ranked by: the suite's ``evaluation.headline`` (one of the keys
+    its metrics give), else the dataset's declared one, else a fallback (:func:`choose_headline`)."""
+    from ganbench.catalog import DATASETS, METRICS
+    from ganbench.results.headline import choose_headline
+
+    keys = [key for m in protocol.metrics for key in METRICS.meta(m)["outputs"]]
+    wanted = ev.get("headline")
+    if wanted is not None:
+        if wanted not in keys:
+            raise SpecError(ev["headline_path"], f"dataset '{dataset}' does not compute '{wanted}' (its metrics "
+                                                 f"give: {', '.join(keys)}{did_you_mean(wanted, keys)})")
+        return wanted
+    return choose_headline(DATASETS.meta(dataset).get("headline"), keys)
 
 
 def _datasets(node: Any, budget: dict, evaluation: dict, errs: Problems) -> tuple[list[DatasetEntry | None], set[str]]:
@@ -553,8 +575,10 @@ def _best_of(node: Any, path: str, earlier: list[str] | None, errs: Problems) ->
     source = errs.attempt(_str, best["phase"], f"{path}.phase") if "phase" in best else None
     if source is not None and earlier is not None and source not in earlier:
         errs.add(SpecError(f"{path}.phase", f"no earlier phase '{source}' (earlier: {', '.join(earlier) or 'none'})"))
-    metric = errs.attempt(_str, best.get("metric", "fid"), f"{path}.metric")
-    return BestOf(source, metric) if source is not None and metric is not None else None
+    metric = errs.attempt(_str, best["metric"], f"{path}.metric") if "metric" in best else None
+    if "metric" in best and metric is None:
+        return None
+    return BestOf(source, metric) if source is not None else None  # no metric: each dataset's headline
 
 
 def _per_model(node: Any, path: str, model_names: tuple[str, ...] | None, errs: Problems,
@@ -675,6 +699,8 @@ def _check_best_of(spec: SuiteSpec, paths: list[str], errs: Problems) -> None:
         if not phase.best_of:
             continue
         wanted = phase.best_of.metric
+        if wanted is None:  # each dataset's headline, which it computes by construction
+            continue
         lacking = []
         for dataset in spec.datasets:
             keys = {key for m in dataset.evaluation.metrics for key in METRICS.meta(m)["outputs"]}

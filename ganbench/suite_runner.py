@@ -69,14 +69,20 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "auto", device: s
         if not batch:
             break
         attempted.update(r.run_id for r in batch)
-        bar = tqdm(total=len(batch), desc=spec.name, unit="run", disable=not progress, dynamic_ncols=True)
+        later = Counter()
+        for p in expansion.pending:
+            later[p.phase] += p.runs
+        bar = tqdm(total=len(batch), desc=batch_label(spec.name, batch), unit="run", disable=not progress,
+                   dynamic_ncols=True)
 
         done_counts: Counter = Counter()
 
         def on_done(run: RunSpec, status: str) -> None:
             done_counts[status] += 1
             bar.update(1)
-            bar.set_postfix(dict(sorted(done_counts.items())), refresh=False)
+            elapsed = bar.format_dict.get("elapsed", 0.0)
+            bar.set_postfix_str(", ".join(f"{k}={v}" for k, v in sorted(done_counts.items()))
+                                + time_left(bar.n, elapsed, len(batch) - bar.n, later), refresh=False)
 
         if executor == "local":
             from ganbench.executors.local import plan_slots, run_local
@@ -93,6 +99,28 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "auto", device: s
             raise GanbenchError(f"--executor: expected local or ray, got '{executor}'")
         bar.close()
     return counts
+
+
+def batch_label(suite: str, batch: list[RunSpec]) -> str:
+    """"default · phase wide": what the progress bar is running (phases in the order they first appear)."""
+    phases = list(dict.fromkeys(r.phase for r in batch))
+    return f"{suite} · phase{'s' if len(phases) > 1 else ''} {', '.join(phases)}"
+
+
+def time_left(done: int, elapsed: float, left: int, later: Mapping[str, int]) -> str:
+    """", then 30 runs of seeds; ≈ 4 min left in all": the phases still to come (a best_of phase expands
+    once its source is done) and the time the whole suite still needs at the pace of the runs so far."""
+    waiting = sum(later.values())
+    text = (", then " + ", ".join(f"{n} runs of {phase}" for phase, n in later.items())) if waiting else ""
+    if done and waiting:  # with nothing after this batch, tqdm's own estimate says it
+        seconds = elapsed / done * (left + waiting)
+        text += f"; ≈ {_duration(seconds)} left in all"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400 \
+        else f"{seconds / 3600:.1f} h"
 
 
 def _label(spec: Mapping[str, Any]) -> str:

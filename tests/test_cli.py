@@ -101,14 +101,15 @@ def test_load_results_is_tidy(ran):
     work, _ = ran
     df = ganbench.load_results(work / "results" / "tiny")
     done = df[df["status"] == "done"]
-    # one row per run × metric × evaluation step: 2 runs × 2 steps × 8 metric keys
+    # one row per run × metric × evaluation step: 2 runs × 2 steps × 9 metric keys
     keys = done["metric"].nunique()
-    assert len(done) == 2 * 2 * keys and keys == 8  # fid; modes, hq_share, reverse_kl, modes_1pct; knn ×3
+    assert len(done) == 2 * 2 * keys and keys == 9  # fid; modes, hq_share, reverse_kl, modes_1pct, mode_tv; knn ×3
+    assert set(done["headline"].astype(str)) == {"mode_tv"}  # the ring's, recorded by every run
     assert {"run_id", "dataset", "model", "seed", "step", "metric", "value", "hp_lr", "flops_per_step"} <= set(df.columns)
 
 
 #: Which way each metric of the tiny suite improves (the metrics' registry declares the same).
-LOWER_IS_BETTER = {"fid", "knn", "knn_real", "knn_gen", "reverse_kl"}
+LOWER_IS_BETTER = {"fid", "knn", "knn_real", "knn_gen", "reverse_kl", "mode_tv"}
 HIGHER_IS_BETTER = {"modes", "modes_1pct", "hq_share"}
 
 
@@ -184,6 +185,10 @@ def test_ls_lists_each_registry(tmp_path, section):
     expected = {"kinds": "vae", "losses": "wgan_gp", "architectures": "infogan", "datasets": "polygons", "extractors": "inception",
                 "metrics": "fid", "penalties": "r1"}[section]
     assert expected in proc.stdout
+    if section == "datasets":  # each dataset says which metric ranks it
+        lines = {line.split()[0]: line for line in proc.stdout.splitlines()[1:] if line.strip()}
+        assert lines["ring"].endswith("[headline: mode_tv]") and lines["mnist"].endswith("[headline: fid]")
+        assert lines["polygons"].endswith("[headline: polygon_f1]")
 
 
 def test_ls_unknown_section_suggests(tmp_path):

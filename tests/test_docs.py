@@ -74,3 +74,12 @@ def test_what_the_readme_says_auto_picks_is_what_the_parser_picks():
            "budget": {"steps": 10}, "evaluation": {"extractor": "auto", "metrics": ["fid"]}}
     picked = {d.kind: d.evaluation.extractor for d in parse(doc).datasets}
     assert picked == {"image": said.group(1), "vector": said.group(2)}
+
+
+def test_readme_states_the_default_suites_size():
+    """The suites table says how many runs `default` is; the expansion (with its best_of phase) agrees."""
+    spec = parse(yaml.safe_load((ROOT / "suites" / "default.yaml").read_text()))
+    expansion = expand(spec)
+    total = len(expansion.runs) + sum(p.runs for p in expansion.pending)
+    row = next(line for line in README.splitlines() if line.startswith("| `default.yaml`"))
+    assert f"| {total} runs," in row, row

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_suite_ships_inside_the_package_and_the_checkout_links_to_it():
-    assert set(shipped()) == {"ci", "default", "lucic"}
+    assert set(shipped()) == {"ci", "default", "lucic", "zoo"}
     assert (SHIPPED_DIR / "ci-baseline.json").is_file()
     assert (ROOT / "suites").resolve() == SHIPPED_DIR  # suites/ in a checkout is the package's folder
 
@@ -28,7 +28,7 @@ def test_a_suite_argument_is_a_path_or_a_shipped_name(tmp_path):
     assert resolve(own) == own
     assert resolve("default") == SHIPPED_DIR / "default.yaml"
     assert resolve(tmp_path / "missing.yaml") == tmp_path / "missing.yaml"  # the loader says it is missing
-    with pytest.raises(GanbenchError, match=r"did you mean 'default'\?.*shipped: ci, default, lucic"):
+    with pytest.raises(GanbenchError, match=r"did you mean 'default'\?.*shipped: ci, default, lucic, zoo"):
         resolve("defualt")
 
 
@@ -54,7 +54,7 @@ def test_the_wheel_installed_outside_the_repository_plans_and_runs_shipped_suite
     """pip wheel → pip install --target (away from the checkout) → the installed entry point, run from a folder
     that is not the repository, plans ``default`` and runs ``ci`` for 20 steps, by name. The checkout is not
     on the path: the import must come from the installed files, or the test fails. (A 20-step ``default`` is
-    160 runs, minutes on 2 cores: ``ci``'s 12 runs exercise the same installed code.)"""
+    48 runs, minutes on 2 cores: ``ci``'s 12 runs exercise the same installed code.)"""
     wheel = _build_wheel(tmp_path / "dist")
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
@@ -72,7 +72,7 @@ def test_the_wheel_installed_outside_the_repository_plans_and_runs_shipped_suite
     assert all(Path(line).is_relative_to(site) for line in where.stdout.split()), where.stdout
     planned = installed("plan", "default")
     assert planned.returncode == 0, planned.stderr
-    assert "160" in planned.stdout  # 160 runs: the default suite's size
+    assert "48 runs" in planned.stdout, planned.stdout  # the default suite's size, its 30 best_of runs included
     ran = installed("run", "ci", "--steps", "20")
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert ran.stdout.strip().endswith("finished: 12 done"), ran.stdout

@@ -147,6 +147,7 @@ def test_expansion_is_deterministic_and_run_ids_are_stable():
     content = a[0].to_dict()
     assert content.pop("suite") == "t"
     assert content.pop("role") == "search"  # kept out of the hash like the suite name
+    assert content.pop("headline") == "mode_tv"  # the ring's declared headline: read, not computed
     assert content == CANONICAL_FIRST_RUN
     assert a[0].run_id == _sha12(CANONICAL_FIRST_RUN)
 
@@ -209,18 +210,51 @@ def test_best_of_must_name_an_earlier_phase():
 
 
 def test_best_of_metric_must_be_computed_on_every_dataset():
-    """The phase would wait for ever on a dataset that never scores the metric it ranks by (the default,
-    fid, on a suite that computes modes and knn; a misspelt key everywhere)."""
+    """The phase would wait for ever on a dataset that never scores the metric it ranks by (fid on a suite
+    that computes modes and knn; a misspelt key everywhere). Without a metric it ranks by each dataset's
+    headline, which the dataset computes by construction."""
     d = doc()
     del d["search"]
     d["phases"] = [{"name": "wide", "seeds": [0]}, {"name": "seeds", "best_of": {"phase": "wide"}}]
+    assert parse(d).phases[1].best_of.metric is None
+    d["phases"][1]["best_of"]["metric"] = "fid"
     assert error(d) == ("phases[1].best_of.metric: no dataset computes 'fid', so the best setting could never be "
-                        "chosen there (ring's metrics give: hq_share, knn, knn_gen, knn_real, modes, modes_1pct, "
+                        "chosen there (ring's metrics give: hq_share, knn, knn_gen, knn_real, mode_tv, modes, modes_1pct, "
                         "reverse_kl)")
     d["phases"][1]["best_of"]["metric"] = "knn_gne"
     assert error(d).endswith("reverse_kl — did you mean 'knn_gen'?)")
     d["phases"][1]["best_of"]["metric"] = "knn_gen"
     assert parse(d).phases[1].best_of.metric == "knn_gen"
+
+
+def test_best_of_without_a_metric_retrains_the_best_by_each_datasets_headline():
+    """The lookup is asked for the dataset's headline (mode_tv on the ring), not for FID."""
+    d = doc()
+    del d["search"]
+    d["phases"] = [{"name": "wide", "seeds": [0]}, {"name": "seeds", "best_of": {"phase": "wide"}, "seeds": [1]}]
+    asked = []
+
+    def best(phase, dataset, model, metric):
+        asked.append((phase, dataset, model, metric))
+        return None
+
+    expand(parse(d), best)
+    assert asked and {a[3] for a in asked} == {"mode_tv"} and {a[1] for a in asked} == {"ring"}
+
+
+def test_headline_resolution_per_dataset():
+    """Declared by the dataset when computed; the suite's ``evaluation.headline`` wins and must be computed;
+    without either the fallback order picks (knn before the mode counts' companions)."""
+    spec = parse(doc())
+    assert [d.headline for d in spec.datasets] == ["mode_tv"]
+    assert {r.headline for r in expand(spec).runs} == {"mode_tv"}
+    assert parse(doc(datasets__0__evaluation={"headline": "knn"})).datasets[0].headline == "knn"
+    assert error(doc(datasets__0__evaluation={"headline": "fid"})) == (
+        "datasets[0].evaluation.headline: dataset 'ring' does not compute 'fid' (its metrics give: modes, hq_share, "
+        "reverse_kl, modes_1pct, mode_tv, knn, knn_real, knn_gen)")
+    assert error(doc(datasets__0__evaluation={"headline": "mode_1pct"})).endswith("did you mean 'modes_1pct'?)")
+    without = parse(doc(datasets__0__evaluation={"metrics": ["knn"]}))
+    assert without.datasets[0].headline == "knn"  # the declared mode_tv is not computed
 
 
 def test_cli_bad_suite_exits_2_without_traceback(tmp_path):

@@ -9,6 +9,16 @@ at all p does not exist and reverse_kl is NaN (undefined, not 0 — which would 
 A single stray hit counts as "captured", which flatters short runs, so modes_1pct counts the modes
 holding at least 1 % of *all* generated points as high-quality samples, and the per-mode counts are
 returned as well.
+
+Neither count sees *how* a mode is held: a generator that draws a thin circle through the ring's modes
+holds ≥ 1 % in each of them with most of its points between modes, and hq_share rewards collapse onto
+one mode. mode_tv puts both in one number, the total-variation distance between where the generated
+points fall — each mode's high-quality share p_i and the share off every mode, 1 − Σ p_i — and where the
+mixture puts them, 1/M in each mode and nothing off:
+½ (Σ_i |p_i − 1/M| + (1 − Σ p_i)) = 1 − Σ_i min(p_i, 1/M).
+0 is the ideal, 1 − 1/M everything in one mode, 1 nothing near any mode. The mixture's own samples are
+not at 0: a 2-D Gaussian leaves exp(−9/2) ≈ 1.1 % beyond 3σ, its floor. It is the headline of the
+mixtures (:mod:`ganbench.results.headline`).
 """
 from __future__ import annotations
 
@@ -40,8 +50,10 @@ def mode_metrics(samples: Any, centres: Any, sigma: float) -> dict[str, Any]:
         reverse_kl = float(np.sum(p * np.log(p * len(c))))
     else:
         reverse_kl = float("nan")
+    shares = counts / len(x)
     return {"modes": float(np.count_nonzero(counts)), "hq_share": n_hq / len(x), "reverse_kl": reverse_kl,
             "modes_1pct": float(np.count_nonzero(counts >= MIN_SHARE * len(x))),
+            "mode_tv": float(1.0 - np.minimum(shares, 1.0 / len(c)).sum()),
             "mode_counts": counts.tolist()}
 
 
@@ -52,4 +64,4 @@ def compute_modes(ctx: MetricContext) -> dict[str, float]:
         raise ValueError(f"dataset '{ctx.dataset.info.name}' has no mixture centres/sigma; modes applies to mixtures")
     samples = ctx.samples.reshape(len(ctx.samples), -1)
     out = mode_metrics(samples, np.asarray(extras["centres"], dtype=np.float64), float(extras["sigma"]))
-    return {key: float(out[key]) for key in ("modes", "hq_share", "reverse_kl", "modes_1pct")}
+    return {key: float(out[key]) for key in ("modes", "hq_share", "reverse_kl", "modes_1pct", "mode_tv")}

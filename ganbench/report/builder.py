@@ -8,21 +8,24 @@ from __future__ import annotations
 import datetime as _dt
 import html
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
 from ganbench.errors import GanbenchError
 from ganbench.report import figures as F
 from ganbench.report import samples as S
+from ganbench.report.findings import Finding, findings, findings_markdown
 from ganbench.report.formats import to_html, to_latex, to_markdown
 from ganbench.report.html import Section, render_page
 from ganbench.report.style import FigureFile, add_panel, make_style
-from ganbench.report.views import metric_label, pairwise_view, power_notes, summary_view
-from ganbench.results.frame import directions, metric_direction, run_table
+from ganbench.report.views import headline_label, metric_label, pairwise_view, power_notes, summary_view
+from ganbench.results.frame import directions, run_table
+from ganbench.results.headline import frame_headlines
 from ganbench.results.names import metric_sort_key, model_order
 from ganbench.results.reference import attach_reference, reference_table
-from ganbench.results.study import annotate_pools, budget_curve, pairwise_tests, run_scores, summary, values_at_score
+from ganbench.results.study import (annotate_pools, budget_curve, headline_scores, pairwise_tests, summary,
+                                    values_at_score)
 
 __all__ = ["build"]
 
@@ -87,18 +90,19 @@ def _published(table: pd.DataFrame, multi_suite: bool) -> dict[tuple[str, str], 
 
 
 def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench report",
-          metric: str = "fid", reference: str | Path | pd.DataFrame | bool | None = None,
+          metric: str | None = None, reference: str | Path | pd.DataFrame | bool | None = None,
           datasets: Sequence[str] | None = None, models: Sequence[str] | None = None,
           suites: Sequence[str] | None = None,
           unreadable: Sequence[tuple[Any, str]] | None = None, n_boot: int = 1000, seed: int = 0,
           budget_k: int | None = None, formats: Sequence[str] = ("png", "pdf")) -> Path:
     """Write the report for ``df`` (from :func:`ganbench.results.load_results`) under ``out_dir``.
 
-    ``metric`` drives the budget curves, distributions, tests and the headline table (every
-    metric with a known direction still goes into ``tables/summary.csv``). ``reference`` adds
-    published numbers: a CSV path, a frame, or ``"lucic2018"``/``True`` for the shipped table.
-    ``datasets``/``models``/``suites`` filter the runs. ``unreadable`` defaults to
-    ``df.attrs["unreadable"]`` and is listed on the page. Returns the path of ``index.html``.
+    Each dataset's runs are ranked by its headline metric (:mod:`ganbench.results.headline`): it drives
+    the budget curves, distributions, tests and the headline table (every metric with a known direction
+    still goes into ``tables/summary.csv``). ``metric`` overrides the headline of every dataset that
+    computed it. ``reference`` adds published numbers: a CSV path, a frame, or ``"lucic2018"``/``True``
+    for the shipped table. ``datasets``/``models``/``suites`` filter the runs. ``unreadable`` defaults
+    to ``df.attrs["unreadable"]`` and is listed on the page. Returns the path of ``index.html``.
     """
     out = Path(out_dir)
     unreadable = list(unreadable if unreadable is not None else df.attrs.get("unreadable", []))
@@ -106,12 +110,15 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     if frame.empty:
         raise GanbenchError("no runs to report (the results are empty or the filters match nothing)")
     present = sorted(frame["metric"].dropna().astype(str).unique(), key=metric_sort_key)
-    if present and metric not in present:
+    if metric is not None and present and metric not in present:
         raise GanbenchError(f"metric '{metric}' is in none of these runs (present: {', '.join(present)})")
     try:
-        higher = metric_direction(frame, metric)
+        known = directions(frame)
     except ValueError as err:
         raise GanbenchError(str(err)) from None
+    if metric is not None and present and metric not in known:
+        raise GanbenchError(f"metric '{metric}' has no recorded direction in these runs, so it cannot rank them")
+    headlines = frame_headlines(frame, override=metric)
     multi = frame["suite"].nunique() > 1
     ref = _reference(reference)
 
@@ -122,9 +129,9 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
 
     # ---- numbers
     runs = add_panel(run_table(frame), multi)
-    scores = annotate_pools(add_panel(run_scores(frame, metric), multi))
-    known = directions(frame)
-    metrics = [metric] + [m for m in present if m != metric and m in known]
+    scores = annotate_pools(add_panel(headline_scores(frame, headlines), multi))
+    ranked = list(dict.fromkeys(headlines.values()))
+    metrics = ranked + [m for m in present if m not in ranked and m in known]
     table = summary(frame, metrics=metrics, n_boot=n_boot, seed=seed)
     if ref is not None:
         table = attach_reference(table, ref)
@@ -141,7 +148,8 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     written.append(tables_dir / "summary.csv")
     scores.drop(columns=["panel"]).to_csv(tables_dir / "run_scores.csv", index=False)
     written.append(tables_dir / "run_scores.csv")
-    summary_tbl = summary_view(table, metric, higher, with_suite=multi)
+    ups = {dataset: known[m] for dataset, m in headlines.items()}
+    summary_tbl = summary_view(table, headlines, ups, with_suite=multi)
     written += _write_table(summary_tbl, tables_dir, "summary").values()
     for name, curve in (("budget_settings", curves_k), ("budget_hours", curves_h)):
         if not curve.empty:
@@ -151,30 +159,59 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     if not pairs.empty:
         pairs.drop(columns=["panel"]).to_csv(tables_dir / "pairwise.csv", index=False)
         written.append(tables_dir / "pairwise.csv")
-        pair_tbl = pairwise_view(pairs, metric, with_suite=multi)
+        pair_tbl = pairwise_view(pairs, with_suite=multi)
         pair_paths = _write_table(pair_tbl, tables_dir, "pairwise")
         written += pair_paths.values()
 
+    found = findings(add_panel(table, multi), pairs, headlines, ups)
+    (tables_dir / "findings.md").write_text(findings_markdown(found), encoding="utf-8")
+    written.append(tables_dir / "findings.md")
+
     # ---- figures
-    figs = _figures(frame, runs, scores, table, curves_k, curves_h, pairs, figures_dir, metric,
-                    higher, multi, tuple(formats))
+    panel_metrics = _panel_metrics(runs, headlines)
+    figs = _figures(frame, runs, scores, table, curves_k, curves_h, pairs, figures_dir, panel_metrics,
+                    {p: known[m] for p, m in panel_metrics.items()}, multi, tuple(formats))
 
     # ---- page
-    page = _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, written,
-                 unreadable, out, multi, _power_note(pairs) if pair_tbl is not None else "")
+    notes = _headline_notes(frame, headlines, metric)
+    page = _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, written,
+                 unreadable, out, multi, _power_note(pairs) if pair_tbl is not None else "", notes, found)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
 
 
-def _figures(frame, runs, scores, table, curves_k, curves_h, pairs, directory: Path, metric: str,
-             higher: bool, multi: bool, formats: tuple[str, ...]) -> dict[str, Any]:
-    """Every figure the data supports, grouped by the page section it belongs to."""
+def _panel_metrics(runs: pd.DataFrame, headlines: Mapping[str, str]) -> dict[str, str]:
+    """Panel (a dataset, or suite · dataset) → its dataset's headline metric."""
+    pairs = runs[["panel", "dataset"]].astype(str).drop_duplicates()
+    return {p: headlines[d] for p, d in zip(pairs["panel"], pairs["dataset"]) if d in headlines}
+
+
+def _headline_notes(frame: pd.DataFrame, headlines: Mapping[str, str], override: str | None) -> list[str]:
+    """What the page must say about the ranking: datasets an asked-for metric could not rank, and datasets
+    left out of every ranking because no run of them holds a metric value."""
+    notes = []
+    if override is not None:
+        other = {d: m for d, m in headlines.items() if m != override}
+        if other:
+            notes.append(f"{metric_label(override)} is not computed for "
+                         + ", ".join(f"{d} (ranked by {metric_label(m)} instead)" for d, m in other.items()) + ".")
+    unranked = sorted(set(frame["dataset"].dropna().astype(str)) - set(headlines))
+    if unranked:
+        notes.append(f"No run of {', '.join(unranked)} holds a metric value: "
+                     f"{'it is' if len(unranked) == 1 else 'they are'} only counted, not ranked.")
+    return notes
+
+
+def _figures(frame, runs, scores, table, curves_k, curves_h, pairs, directory: Path, metrics: Mapping[str, str],
+             higher: Mapping[str, bool], multi: bool, formats: tuple[str, ...]) -> dict[str, Any]:
+    """Every figure the data supports, grouped by the page section it belongs to; ``metrics`` and
+    ``higher``: each panel's headline metric and its direction."""
     import seaborn as sns
 
     points = add_panel(frame, multi)
     style = make_style(runs)
-    canvas = F.Canvas(directory, style, metric, higher, formats)
+    canvas = F.Canvas(directory, style, metrics, higher, formats)
     out: dict[str, list[FigureFile]] = {k: [] for k in
                                         ("budget", "spread", "tests", "training", "quality", "samples")}
     skipped: list[str] = []
@@ -187,14 +224,14 @@ def _figures(frame, runs, scores, table, curves_k, curves_h, pairs, directory: P
 
     with sns.axes_style("whitegrid"):
         add("budget", F.budget_figure(canvas, curves_k, runs) if not curves_k.empty else None,
-            "budget curve (settings)", f"no run has a {metric} score")
+            "budget curve (settings)", "no run has a score")
         add("budget", F.budget_figure(canvas, curves_h, runs, x="hours") if not curves_h.empty else None,
             "budget curve (compute hours)", "no run has both a score and its compute time")
         add("spread", F.distribution_figure(canvas, scores, runs, which="seeds",
                                             published=_published(table, multi)),
             "distribution over seeds", "no setting was run with several seeds")
         add("spread", F.distribution_figure(canvas, scores, runs, which="settings"),
-            "distribution over settings", f"no run has a {metric} score")
+            "distribution over settings", "no run has a score")
         add("tests", F.pvalue_heatmap_figure(canvas, pairs) if not pairs.empty else None,
             "pairwise p-values", "fewer than two models with scores")
         add("training", F.training_curves_figure(canvas, points, scores, runs),
@@ -211,8 +248,8 @@ def _figures(frame, runs, scores, table, curves_k, curves_h, pairs, directory: P
         add("quality", F.mode_coverage_figure(canvas, quality, runs,
                                               S.n_modes_by_panel(runs, style.panels, centres)),
             "mode coverage", "no mode metrics (2D mixtures only)")
-        best_png = S.best_with_file(scores, "samples", higher)
-        best_2d = S.best_with_file(scores, "samples_2d", higher)
+        best_png = S.best_with_file(scores, "samples")
+        best_2d = S.best_with_file(scores, "samples_2d")
         for panel in style.panels:
             fig = S.sample_grid_figure(canvas, panel, best_png)
             if fig is not None:
@@ -256,8 +293,9 @@ def protocol_note(runs: pd.DataFrame) -> tuple[str, list[str]]:
     return verdict, items
 
 
-def _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, written, unreadable,
-          out: Path, multi: bool, power_note: str = "") -> str:
+def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, written, unreadable,
+          out: Path, multi: bool, power_note: str = "", headline_notes: Sequence[str] = (),
+          found: Sequence[Finding] = ()) -> str:
     from ganbench import __version__
 
     status = runs["status"].astype(str)
@@ -272,10 +310,12 @@ def _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, writt
     meta = [
         f"Suite{'s' if len(suites) > 1 else ''}: <strong>{html.escape(', '.join(suites))}</strong>"
         + (f" · results: <code>{html.escape(str(source))}</code>" if source else ""),
-        f"Generated {now} by ganbench {html.escape(__version__)} · metric: "
-        f"{html.escape(metric_label(metric))} ({'higher' if higher else 'lower'} is better) · "
+        f"Generated {now} by ganbench {html.escape(__version__)} · "
         f"models: {html.escape(', '.join(model_order(runs['model'].astype(str).unique())))}",
+        "Ranked by: " + html.escape("; ".join(f"{d}: {headline_label(m, ups[d])}" for d, m in headlines.items())
+                                    or "nothing (no run holds a metric value)"),
     ]
+    meta += [f'<span class="note">{html.escape(n)}</span>' for n in headline_notes]
     if unreadable:
         meta.append(f'<span class="note">{len(unreadable)} record(s) could not be read and are left '
                     f'out: see <a href="#unreadable">the list</a>.</span>')
@@ -287,7 +327,11 @@ def _page(title, frame, runs, metric, higher, summary_tbl, pair_tbl, figs, writt
         link = ' See <a href="#protocol">the departures</a>.' if departures else ""
         meta.append(f'<span class="note">{html.escape(verdict)}{link}</span>')
     groups = figs["figures"]
+    paragraphs = [f"<p><strong>{html.escape(f.panel)}.</strong> {html.escape(f.text)}</p>" for f in found]
     sections = [
+        Section("Findings", "findings", paragraphs + [_links([p for p in written if p.stem == "findings"], out)])
+    ] if found else []
+    sections += [
         Section("Summary", "summary", [f'<div class="scroll">{to_html(summary_tbl)}</div>',
                                        _links([p for p in written if p.stem in ("summary", "run_scores")], out)]),
         Section("Budget", "budget", figures=groups["budget"],

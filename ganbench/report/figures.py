@@ -27,17 +27,30 @@ __all__ = ["Canvas", "budget_figure", "distribution_figure", "precision_recall_f
 
 @dataclass
 class Canvas:
-    """Where figures go and how they look: shared by every figure of one report."""
+    """Where figures go and how they look: shared by every figure of one report.
+
+    ``metrics`` maps each panel to the metric its runs are ranked by (its dataset's headline) and
+    ``higher`` to that metric's direction, so every panel is labelled with what it shows."""
 
     directory: Path
     style: Style
-    metric: str
-    higher: bool
+    metrics: Mapping[str, str]
+    higher: Mapping[str, bool]
     formats: tuple[str, ...] = ("png", "pdf")
+
+    def label_for(self, panel: str) -> str:
+        return metric_label(self.metrics[panel])
 
     @property
     def label(self) -> str:
-        return metric_label(self.metric)
+        """The metric's name when every panel shows the same one, else "headline metric"."""
+        names = set(self.metrics.values())
+        return metric_label(names.pop()) if len(names) == 1 else "headline metric"
+
+    @property
+    def Label(self) -> str:
+        """:attr:`label` at the start of a sentence or title."""
+        return self.label[:1].upper() + self.label[1:]
 
     def panels(self, frame: pd.DataFrame) -> list[str]:
         present = set(frame["panel"].astype(str))
@@ -118,7 +131,7 @@ def budget_figure(canvas: Canvas, curves: pd.DataFrame, runs: pd.DataFrame, *,
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel("compute hours" if hours else "budget (hyperparameter settings)")
-        ax.set_ylabel(f"expected best {canvas.label}")
+        ax.set_ylabel(f"expected best {canvas.label_for(panel)}")
     canvas.legend(fig, curves["model"].unique())
     group = [c for c in ("suite", "dataset", "model", "phase") if c in curves]
     per_curve = curves.drop_duplicates(group)
@@ -174,7 +187,7 @@ def distribution_figure(canvas: Canvas, scores: pd.DataFrame, runs: pd.DataFrame
         _log_if_spread(ax, sub["score"])
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel("")
-        ax.set_ylabel(canvas.label)
+        ax.set_ylabel(canvas.label_for(panel))
         ax.tick_params(axis="x", rotation=30 if len(order) > 3 else 0)
     extra = []
     if drew_published:
@@ -183,14 +196,14 @@ def distribution_figure(canvas: Canvas, scores: pd.DataFrame, runs: pd.DataFrame
                       "published: " + "; ".join(sources)))
     canvas.legend(fig, data["model"].unique(), extra)
     if which == "seeds":
-        caption = (f"{canvas.label} (best checkpoint) over the seeds of each model's seed study "
+        caption = (f"{canvas.Label} (best checkpoint) over the seeds of each model's seed study "
                    f"(best setting retrained with many seeds).")
         if drew_published:
             caption += " Black diamonds: published mean ± std."
-        title = f"{canvas.label} over seeds"
+        title = f"{canvas.Label} over seeds"
     else:
-        caption = f"{canvas.label} (best checkpoint) over the runs of the hyperparameter search."
-        title = f"{canvas.label} over hyperparameter settings"
+        caption = f"{canvas.Label} (best checkpoint) over the runs of the hyperparameter search."
+        title = f"{canvas.Label} over hyperparameter settings"
     notes = [incomplete_note(runs[runs["run_id"].isin(data["run_id"])]) if len(runs) else None]
     return canvas.save(fig, f"distribution_{which}", title, caption, notes)
 
@@ -238,7 +251,8 @@ def precision_recall_figure(canvas: Canvas, frame: pd.DataFrame, runs: pd.DataFr
 def training_curves_figure(canvas: Canvas, points: pd.DataFrame, scores: pd.DataFrame,
                            runs: pd.DataFrame) -> FigureFile | None:
     """Metric against training step: median and inter-quartile band over seeds (else over runs)."""
-    data = points[(points["metric"] == canvas.metric).to_numpy() & points["value"].notna().to_numpy()
+    wanted = points["panel"].astype(str).map(canvas.metrics)
+    data = points[(points["metric"].astype(str) == wanted).to_numpy() & points["value"].notna().to_numpy()
                   & points["step"].notna().to_numpy()]
     if data.empty or data["step"].nunique() < 2:
         return None
@@ -261,12 +275,12 @@ def training_curves_figure(canvas: Canvas, points: pd.DataFrame, scores: pd.Data
         _log_if_spread(ax, sub[0.5])
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel("training step")
-        ax.set_ylabel(canvas.label)
+        ax.set_ylabel(canvas.label_for(panel))
     canvas.legend(fig, stats["model"].unique())
-    caption = (f"{canvas.label} at each evaluation: median and 25–75% band over the seeds of each "
+    caption = (f"{canvas.Label} at each evaluation: median and 25–75% band over the seeds of each "
                f"model's seed study (over all runs where it has none).")
     notes = [incomplete_note(runs[runs["run_id"].isin(data["run_id"])])]
-    return canvas.save(fig, "training_curves", f"{canvas.label} during training", caption, notes)
+    return canvas.save(fig, "training_curves", f"{canvas.Label} during training", caption, notes)
 
 
 def mode_coverage_figure(canvas: Canvas, frame: pd.DataFrame, runs: pd.DataFrame,

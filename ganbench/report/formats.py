@@ -23,6 +23,7 @@ _LATEX_SPECIAL = {
     "<": r"\textless{}", ">": r"\textgreater{}", "±": r"$\pm$", "–": "--", "—": "---",
     # Unicode that pdflatex's default input encoding rejects:
     "−": r"$-$", "≤": r"$\leq$", "≥": r"$\geq$", "·": r"$\cdot$", "×": r"$\times$",
+    "↑": r"$\uparrow$", "↓": r"$\downarrow$",
 }
 _LATEX_PATTERN = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
 
@@ -68,10 +69,12 @@ def decimals_for(values: Sequence[float]) -> int:
 
 
 def number(value: float | None, decimals: int) -> str:
-    """``value`` with ``decimals`` places, or the missing marker."""
+    """``value`` with ``decimals`` places, or the missing marker; never "-0.00" (a maximised score is
+    handled negated, and a zero that went through that keeps its sign)."""
     if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
         return MISSING
-    return f"{value:.{decimals}f}"
+    text = f"{value:.{decimals}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
 # ---------------------------------------------------------------------------------------------

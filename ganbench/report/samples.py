@@ -19,8 +19,9 @@ from ganbench.report.style import FigureFile, slug
 __all__ = ["best_with_file", "sample_grid_figure", "scatter_2d_figure", "mode_centres"]
 
 
-def best_with_file(scores: pd.DataFrame, column: str, higher: bool) -> pd.DataFrame:
-    """Per (panel, model) the best-scoring run whose ``column`` file exists (unscored runs last)."""
+def best_with_file(scores: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per (panel, model) the best-scoring run whose ``column`` file exists (unscored runs last), in the
+    direction each row's metric improves (``higher_is_better``: a panel's headline)."""
     if column not in scores.columns:
         return scores.iloc[:0]
     paths = scores[column].astype(object)
@@ -28,7 +29,10 @@ def best_with_file(scores: pd.DataFrame, column: str, higher: bool) -> pd.DataFr
     with_file = scores[exists]
     if with_file.empty:
         return with_file
-    ordered = with_file.sort_values("score", ascending=not higher, na_position="last", kind="stable")
+    up = with_file["higher_is_better"].astype(object).fillna(False).astype(bool).to_numpy() \
+        if "higher_is_better" in with_file.columns else np.zeros(len(with_file), dtype=bool)
+    ordered = with_file.assign(_order=np.where(up, -1.0, 1.0) * with_file["score"].to_numpy(dtype=float)) \
+        .sort_values("_order", na_position="last", kind="stable").drop(columns="_order")
     return ordered.drop_duplicates(["panel", "model"]).reset_index(drop=True)
 
 
@@ -40,7 +44,8 @@ def _grid(canvas: Canvas, n: int, size: float):
 
 def _title(row: Any, canvas: Canvas) -> str:
     score = row.score
-    tail = f"{canvas.label} {score:.3g}" if isinstance(score, float) and math.isfinite(score) else "no score"
+    tail = f"{canvas.label_for(row.panel)} {score:.3g}" if isinstance(score, float) and math.isfinite(score) \
+        else "no score"
     return f"{row.model}\n{tail}"
 
 
@@ -64,7 +69,7 @@ def sample_grid_figure(canvas: Canvas, panel: str, best: pd.DataFrame) -> Figure
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
         ax.set_title(_title(row, canvas), fontsize=9, color=canvas.style.colors.get(str(row.model)))
         ax.set_axis_off()
-    caption = f"Samples of each model's best run (by {canvas.label}) on {panel}."
+    caption = f"Samples of each model's best run (by {canvas.label_for(panel)}) on {panel}."
     return canvas.save(fig, f"samples_{slug(panel)}", f"Samples: {panel}", caption)
 
 

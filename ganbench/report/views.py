@@ -7,17 +7,19 @@ LaTeX and HTML agree.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
 from ganbench.report.formats import MISSING, Cell, Table, decimals_for, number
 
-__all__ = ["metric_label", "summary_view", "pairwise_view", "format_p"]
+__all__ = ["metric_label", "headline_label", "summary_view", "pairwise_view", "format_p", "power_notes"]
 
 _LABELS = {"fid": "FID", "is_mean": "IS", "kid_mean": "KID", "knn": "1-NN accuracy",
            "modes": "modes captured", "modes_1pct": "modes with ≥1% of samples",
-           "hq_share": "high-quality share", "reverse_kl": "reverse KL"}
+           "hq_share": "high-quality share", "reverse_kl": "reverse KL", "f1": "F1",
+           "mode_tv": "mode TV distance",
+           "polygon_f1": "polygon F1", "polygon_precision": "polygon precision", "polygon_recall": "polygon recall"}
 
 
 def metric_label(metric: str) -> str:
@@ -33,13 +35,15 @@ def _group_ids(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple]:
     return [tuple(str(v) for v in row) for row in frame[list(keys)].itertuples(index=False, name=None)]
 
 
-def _best_flags(values: Sequence[Any], groups: Sequence[tuple], higher: bool) -> list[bool]:
-    """True where a value is the best of its group (ties all True)."""
+def _best_flags(values: Sequence[Any], groups: Sequence[tuple], higher: bool | Sequence[bool]) -> list[bool]:
+    """True where a value is the best of its group (ties all True); ``higher`` may differ by row (each
+    dataset its own metric), but is one direction within a group."""
+    ups = [higher] * len(values) if isinstance(higher, bool) else list(higher)
     best: dict[tuple, float] = {}
-    for value, group in zip(values, groups):
+    for value, group, up in zip(values, groups, ups):
         if _finite(value):
             current = best.get(group)
-            if current is None or (value > current if higher else value < current):
+            if current is None or (value > current if up else value < current):
                 best[group] = value
     return [_finite(v) and best.get(g) == v for v, g in zip(values, groups)]
 
@@ -48,57 +52,94 @@ def _starts(groups: Sequence[tuple]) -> set[int]:
     return {i for i in range(1, len(groups)) if groups[i] != groups[i - 1]}
 
 
-def summary_view(table: pd.DataFrame, metric: str, higher: bool, *,
-                 with_suite: bool | None = None, level: float = 0.95) -> Table:
-    """The study's headline table for ``metric`` from :func:`ganbench.results.study.summary` output.
+def headline_label(metric: str, higher: bool) -> str:
+    """"FID ↓", "modes with ≥1% of samples ↑": a metric with the way it improves."""
+    return f"{metric_label(metric)} {'↑' if higher else '↓'}"
 
-    Bold marks the best value per column within a dataset (and suite); numbers are never compared
-    across datasets. A ``published_fid_*`` column (see ``attach_reference``) becomes "Published".
+
+def _decimals_by_group(values: Sequence[Sequence[Any]], groups: Sequence[tuple]) -> list[int]:
+    """Decimals per row, decided per group: a dataset's FIDs in the hundreds and another's F1 below one
+    each get the precision they need."""
+    chosen: dict[tuple, int] = {}
+    for group in dict.fromkeys(groups):
+        rows = [i for i, g in enumerate(groups) if g == group]
+        chosen[group] = decimals_for([column[i] for column in values for i in rows])
+    return [chosen[g] for g in groups]
+
+
+def summary_view(table: pd.DataFrame, metric: str | Mapping[str, str], higher: bool | Mapping[str, bool], *,
+                 with_suite: bool | None = None, level: float = 0.95) -> Table:
+    """The study's headline table from :func:`ganbench.results.study.summary` output.
+
+    ``metric`` is one metric key for every dataset, or dataset → its headline metric
+    (:func:`ganbench.results.headline.frame_headlines`), with ``higher`` the matching direction(s): a
+    dataset of another metric than its neighbours gets a Metric column saying which (``higher``: one
+    direction, or dataset → direction). A dataset without a headline (no run of it holds a metric value)
+    keeps its rows of run counts. Bold marks the best value per column within a dataset (and suite);
+    numbers are never compared across datasets. A ``published_fid_*`` column (see ``attach_reference``)
+    becomes "Published".
     """
-    m = metric
     with_suite = (table["suite"].nunique() > 1 if "suite" in table.columns else False) \
         if with_suite is None else with_suite
+    datasets = table["dataset"].astype(str)
+    headline = {d: metric for d in datasets} if isinstance(metric, str) else dict(metric)
+    records = table.to_dict("records")
+    chosen = [headline.get(str(r["dataset"])) for r in records]  # None: no run of it has a metric value
+    ups = [higher if isinstance(higher, bool) else bool(higher.get(str(r["dataset"]), False)) for r in records]
+    mixed = len(set(chosen)) > 1
+
+    def column(suffix: str) -> list[Any]:
+        return [r.get(f"{m}_{suffix}", math.nan) if m else math.nan for r, m in zip(records, chosen)]
+
     keys = (["suite"] if with_suite else []) + ["dataset"]
-    groups = _group_ids(table, keys)
-    best, median = table[f"{m}_best"].tolist(), table[f"{m}_median"].tolist()
-    mean, std = table[f"{m}_mean"].tolist(), table[f"{m}_std"].tolist()
-    low, high = table[f"{m}_ci_low"].tolist(), table[f"{m}_ci_high"].tolist()
-    dec = decimals_for(best + median + mean)
-    bold_best = _best_flags(best, groups, higher)
-    bold_median = _best_flags(median, groups, higher)
-    bold_mean = _best_flags(mean, groups, higher)
-    published = "published_fid_mean" in table.columns and m == "fid" \
+    groups = _group_ids(table, keys) if len(table) else []
+    best, median, mean, std = column("best"), column("median"), column("mean"), column("std")
+    low, high = column("ci_low"), column("ci_high")
+    decimals = _decimals_by_group([best, median, mean], groups)
+    bold_best = _best_flags(best, groups, ups)
+    bold_median = _best_flags(median, groups, ups)
+    bold_mean = _best_flags(mean, groups, ups)
+    published = "published_fid_mean" in table.columns and "fid" in chosen \
         and table["published_fid_mean"].notna().any()
 
-    columns = (["Suite"] if with_suite else []) + [
-        "Dataset", "Model", "Runs", "Diverged", "Failed", "Incomplete", "Best", "Median",
-        "Seeds", "Mean ± std", f"{round(level * 100)}% CI"]
-    align = ["l"] * (3 if with_suite else 2) + ["r"] * (len(columns) - (3 if with_suite else 2))
+    lead = (["Suite"] if with_suite else []) + ["Dataset"] + (["Metric"] if mixed else []) + ["Model"]
+    columns = lead + ["Runs", "Diverged", "Failed", "Incomplete", "Best", "Median", "Seeds", "Mean ± std",
+                      f"{round(level * 100)}% CI"]
+    align = ["l"] * len(lead) + ["r"] * (len(columns) - len(lead))
     if published:
         columns.append("Published")
         align.append("r")
     rows: list[list[Cell]] = []
-    for i, row in enumerate(table.to_dict("records")):
-        cells = ([Cell(str(row["suite"]))] if with_suite else []) + [
-            Cell(str(row["dataset"])), Cell(str(row["model"])),
+    for i, row in enumerate(records):
+        dec = decimals[i]
+        cells = ([Cell(str(row["suite"]))] if with_suite else []) + [Cell(str(row["dataset"]))] \
+            + ([Cell(headline_label(chosen[i], ups[i]) if chosen[i] else MISSING)] if mixed else []) + [
+            Cell(str(row["model"])),
             Cell(str(int(row["runs"]))), Cell(str(int(row["diverged"]))),
             Cell(str(int(row["failed"]))), Cell(str(int(row["incomplete"]))),
             Cell(number(best[i], dec), bold_best[i]), Cell(number(median[i], dec), bold_median[i]),
-            Cell(str(int(row.get(f"{m}_seeds", 0) or 0))),
+            Cell(str(int(row.get(f"{chosen[i]}_seeds", 0) or 0)) if chosen[i] else MISSING),
             _pm(mean[i], std[i], dec, bold_mean[i]),
             Cell(f"[{number(low[i], dec)}, {number(high[i], dec)}]" if _finite(low[i]) else MISSING),
         ]
         if published:
-            cells.append(_pm(row["published_fid_mean"], row["published_fid_std"], 1, False))
+            cells.append(_pm(row["published_fid_mean"], row["published_fid_std"], 1, False)
+                         if chosen[i] == "fid" else Cell(MISSING))
         rows.append(cells)
-    direction = "higher is better" if higher else "lower is better"
-    caption = (f"{metric_label(m)} ({direction}): best run, median over hyperparameter settings, "
+    if mixed:
+        what = "Each dataset's headline metric (Metric; ↑ higher is better, ↓ lower is better)"
+    else:
+        only = chosen[0] if chosen and chosen[0] else (metric if isinstance(metric, str) else "fid")
+        up = ups[0] if ups else bool(higher) if isinstance(higher, bool) else False
+        what = f"{metric_label(only)} ({'higher' if up else 'lower'} is better)"
+    caption = (f"{what}: best run, median over hyperparameter settings, "
                f"and mean ± std over the seeds of one setting with a {round(level * 100)}% bootstrap "
                f"CI of the mean. Bold: best per dataset.")
     if published:
         sources = sorted({str(s) for s in table["published_source"].dropna()})
-        caption += f" Published: {'; '.join(sources)} (mean ± std, not re-computed here)."
-    return Table(columns, rows, align, _starts(groups), caption, f"tab:ganbench-summary-{m}")
+        caption += f" Published: {'; '.join(sources)} (FID mean ± std, not re-computed here)."
+    label = "-".join(dict.fromkeys(m for m in chosen if m)) or "none"
+    return Table(columns, rows, align, _starts(groups), caption, f"tab:ganbench-summary-{label}")
 
 
 def _pm(mean: Any, std: Any, decimals: int, bold: bool) -> Cell:
@@ -117,25 +158,34 @@ def format_p(p: Any) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def pairwise_view(pairs: pd.DataFrame, metric: str, *, with_suite: bool | None = None,
+def pairwise_view(pairs: pd.DataFrame, metric: str | None = None, *, with_suite: bool | None = None,
                   alpha: float = 0.05) -> Table:
-    """Pairwise comparisons from :func:`ganbench.results.study.pairwise_tests`; bold: Holm p < ``alpha``."""
+    """Pairwise comparisons from :func:`ganbench.results.study.pairwise_tests`; bold: Holm p < ``alpha``.
+
+    Each dataset's pairs are on its own metric (the frame's ``metric`` column; ``metric`` names it for
+    frames without one): when datasets differ, a Metric column says which."""
     with_suite = (pairs["suite"].nunique() > 1 if "suite" in pairs.columns else False) \
         if with_suite is None else with_suite
     keys = (["suite"] if with_suite else []) + ["dataset"]
     groups = _group_ids(pairs, keys) if len(pairs) else []
-    dec = decimals_for(pairs["emin_a"].tolist() + pairs["emin_b"].tolist()) if len(pairs) else 1
-    columns = (["Suite"] if with_suite else []) + [
-        "Dataset", "A", "B", "Sample", "n A", "n B", "p", "p (Holm)", "floor", "P(A better)", "k",
-        "E[best] A", "E[best] B", "A − B [95% CI]", "P(A − B ≤ 0)"]
-    align = ["l"] * (len(keys) + 3) + ["r"] * (len(columns) - len(keys) - 3)
+    records = pairs.to_dict("records")
+    chosen = [str(r.get("metric") or metric) for r in records]
+    ups = [bool(r["higher_is_better"]) if _known(r.get("higher_is_better")) else False for r in records]
+    mixed = len(set(chosen)) > 1
+    decimals = _decimals_by_group([[r["emin_a"] for r in records], [r["emin_b"] for r in records]], groups)
+    lead = (["Suite"] if with_suite else []) + ["Dataset"] + (["Metric"] if mixed else [])
+    columns = lead + ["A", "B", "Sample", "n A", "n B", "p", "p (Holm)", "floor", "P(A better)", "k",
+                      "E[best] A", "E[best] B", "A − B [95% CI]", "P(A − B ≤ 0)"]
+    align = ["l"] * (len(lead) + 2) + ["r"] * (len(columns) - len(lead) - 2)
     rows = []
-    for row in pairs.to_dict("records"):
+    for i, row in enumerate(records):
+        dec = decimals[i]
         significant = _finite(row["p_holm"]) and row["p_holm"] < alpha
         diff = (f"{number(row['diff'], dec)} [{number(row['diff_ci_low'], dec)}, "
                 f"{number(row['diff_ci_high'], dec)}]" if _finite(row["diff"]) else MISSING)
-        rows.append(([Cell(str(row["suite"]))] if with_suite else []) + [
-            Cell(str(row["dataset"])), Cell(str(row["model_a"])), Cell(str(row["model_b"])),
+        rows.append(([Cell(str(row["suite"]))] if with_suite else []) + [Cell(str(row["dataset"]))]
+                    + ([Cell(headline_label(chosen[i], ups[i]) if chosen[i] else MISSING)] if mixed else []) + [
+            Cell(str(row["model_a"])), Cell(str(row["model_b"])),
             Cell(str(row["sample"])), Cell(str(int(row["n_a"]))), Cell(str(int(row["n_b"]))),
             Cell(format_p(row["p_value"])), Cell(format_p(row["p_holm"]), significant),
             Cell(format_p(row["p_floor"])),
@@ -144,14 +194,21 @@ def pairwise_view(pairs: pd.DataFrame, metric: str, *, with_suite: bool | None =
             Cell(number(row["emin_a"], dec)), Cell(number(row["emin_b"], dec)), Cell(diff),
             Cell(number(row["share_diff_le0"], 2)),
         ])
-    caption = (f"Pairwise comparison on {metric_label(metric)}: two-sided Mann–Whitney U over seeds "
+    on = "each dataset's headline metric (Metric)" if mixed else metric_label(chosen[0] if chosen else metric or "fid")
+    caption = (f"Pairwise comparison on {on}: two-sided Mann–Whitney U over seeds "
                f"(or over all runs where a model has no seed study), Holm-adjusted per dataset; floor: the "
                f"smallest Holm p these sample sizes allow whatever the data (above {alpha}: the test could "
                f"never have been significant); "
                f"P(A better) is the common-language effect size; E[best] is the expected best score "
-               f"with a budget of k settings, with a bootstrap CI of the difference. "
+               f"with a budget of k settings, with a bootstrap CI of the difference (for a metric where lower "
+               f"is better, A − B ≤ 0 means A is at least as good). "
                f"Bold: Holm p < {alpha}.")
-    return Table(columns, rows, align, _starts(groups), caption, f"tab:ganbench-pairwise-{metric}")
+    label = "-".join(dict.fromkeys(chosen)) if chosen else (metric or "none")
+    return Table(columns, rows, align, _starts(groups), caption, f"tab:ganbench-pairwise-{label}")
+
+
+def _known(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA
 
 
 def power_notes(pairs: pd.DataFrame, alpha: float = 0.05) -> list[str]:

@@ -28,13 +28,13 @@ POINT_COLUMNS = ["step", "elapsed", "metric", "value", "higher_is_better", "is_b
 TAIL_COLUMNS = ["steps", "seconds", "train_seconds", "eval_seconds", "flops_per_step", "device",
                 "compute_hours", "extractor", "extractor_identity", "real_split", "n_real", "n_gen",
                 "diverged_at", "diverged_cause", "error", "dataset_params", "run_dir", "samples", "samples_2d",
-                "mode_centres", "departures"]
+                "mode_centres", "departures", "headline"]
 RUN_COLUMNS = ID_COLUMNS + TAIL_COLUMNS  # plus hp_<name> columns, inserted before TAIL_COLUMNS
 
 _CATEGORICAL = {"suite", "run_id", "phase", "role", "dataset", "model", "kind", "loss", "arch", "penalty",
                 "status", "metric", "device", "extractor", "extractor_identity", "real_split",
                 "diverged_cause", "error", "dataset_params", "run_dir", "samples", "samples_2d", "mode_centres",
-                "departures"}
+                "departures", "headline"}
 _INTEGER = {"setting", "seed", "steps", "n_real", "n_gen", "diverged_at", "step"}
 _FLOAT = {"seconds", "train_seconds", "eval_seconds", "flops_per_step", "compute_hours", "elapsed",
           "value"}
@@ -109,6 +109,7 @@ def _run_fields(rec: RunRecord) -> dict[str, Any]:
         "run_dir": rec.run_dir, "samples": rec.sample_grid, "samples_2d": rec.sample_points,
         "mode_centres": [list(c) for c in rec.mode_centres] if rec.mode_centres else None,
         "departures": "; ".join(lucic2018.departures(spec)) if spec else None,
+        "headline": spec.get("headline"),
     }
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 # Display order of metrics in tables (unknown keys follow alphabetically).
 METRIC_ORDER = (
     "fid", "is_mean", "kid_mean", "precision", "recall", "f1", "density", "coverage", "knn",
-    "modes", "modes_1pct", "hq_share", "reverse_kl", "polygon_precision", "polygon_recall",
+    "mode_tv", "modes", "modes_1pct", "hq_share", "reverse_kl", "polygon_precision", "polygon_recall",
     "polygon_f1", "polygon_precision_se", "polygon_recall_se",
 )
 # The study's model order, so tables and figures list models the way the paper does.

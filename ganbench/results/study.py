@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,8 +25,8 @@ from ganbench.results.stats import (bootstrap_expected_min, bootstrap_mean_ci, e
                                     settings_curve)
 
 __all__ = ["FAILED_STATUSES", "STUDY_FAILURE_SCORE", "annotate_pools", "budget_curve", "failure_score",
-           "main_search_phase", "min_p_value", "pairwise_tests", "run_scores", "search_mask", "seed_mask",
-           "seeds_to_resolve", "summary", "values_at_score"]
+           "headline_scores", "main_search_phase", "min_p_value", "pairwise_tests", "run_scores", "search_mask",
+           "seed_mask", "seeds_to_resolve", "summary", "values_at_score"]
 
 
 def run_scores(df: pd.DataFrame, metric: str = "fid", how: str = "best", *,
@@ -68,6 +68,26 @@ def _scores_direction(scores: pd.DataFrame) -> bool:
     if "higher_is_better" in scores.columns and len(scores):
         return bool(scores["higher_is_better"].iloc[0])
     return False
+
+
+def _scores_metric(scores: pd.DataFrame) -> str | None:
+    """The metric :func:`run_scores` scored these rows by (None for an empty table)."""
+    return str(scores["metric"].iloc[0]) if "metric" in scores.columns and len(scores) else None
+
+
+def headline_scores(df: pd.DataFrame, headlines: Mapping[str, str], how: str = "best") -> pd.DataFrame:
+    """:func:`run_scores` with each dataset scored by its own metric (``headlines``: dataset → metric key,
+    from :func:`ganbench.results.headline.frame_headlines`); the ``metric`` and ``higher_is_better``
+    columns say, row by row, what a score means. Datasets not in ``headlines`` are left out."""
+    parts = [run_scores(df[(df["dataset"].astype(str) == dataset).to_numpy()], metric, how)
+             for dataset, metric in headlines.items()]
+    if not parts:
+        return run_scores(df.iloc[:0], "fid", how)
+    out = pd.concat(parts, ignore_index=True)
+    for column in ("suite", "run_id", "dataset", "model", "metric", "phase"):
+        if column in out.columns:  # concat of differing categories falls back to object
+            out[column] = out[column].astype("category")
+    return out
 
 
 def _plain(series: pd.Series) -> pd.Series:
@@ -135,14 +155,13 @@ def annotate_pools(scores: pd.DataFrame, by: Sequence[str] | None = None) -> pd.
     or the hyperparameter search.
     """
     keys = list(as_keys(by, scores, ("dataset", "model")))
-    up = _scores_direction(scores)
     seed_run = np.zeros(len(scores), dtype=bool)
     search_run = np.zeros(len(scores), dtype=bool)
     if len(scores):
         grouped = scores.groupby(keys, observed=True, dropna=False, sort=False)
         for positions in grouped.indices.values():
             group = scores.iloc[positions]
-            seed_run[positions] = seed_mask(group, up)
+            seed_run[positions] = seed_mask(group, _scores_direction(group))
             search_run[positions] = search_mask(group)
     return scores.assign(seed_run=seed_run, search_run=search_run)
 
@@ -340,15 +359,14 @@ def budget_curve(scores: pd.DataFrame, n_boot: int | None = 1000, seed: int = 0,
     if budget == "hours" and n_boot is None:
         raise ValueError("the compute-hours curve has no closed form; give n_boot")
     keys = list(as_keys(by, scores, ("dataset", "model")))
-    up = _scores_direction(scores)
-    sign = -1.0 if up else 1.0  # maximise by minimising the negation
-    metric = str(scores["metric"].iloc[0]) if "metric" in scores.columns and len(scores) else None
     if pool == "search":
         scores = scores[_search_rows(scores, keys)]
         if "phase" in scores.columns and "phase" not in keys:
             keys = keys + ["phase"]
     parts = []
     for key, group in groups(scores, keys):
+        up, metric = _scores_direction(group), _scores_metric(group)  # a dataset's own headline
+        sign = -1.0 if up else 1.0  # maximise by minimising the negation
         scored, failed, _ = _pool(group)
         if budget == "hours":
             timed = (group["compute_hours"].notna() & (group["compute_hours"] >= 0)).to_numpy()
@@ -426,12 +444,11 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
     from scipy.stats import mannwhitneyu
 
     keys = list(as_keys(by, scores, ("dataset",)))
-    up = _scores_direction(scores)
-    metric = str(scores["metric"].iloc[0]) if "metric" in scores.columns and len(scores) else None
-    sign = -1.0 if up else 1.0
     tail = (1.0 - level) / 2.0
     rows: list[dict[str, Any]] = []
     for key, group in groups(scores, keys):
+        up, metric = _scores_direction(group), _scores_metric(group)  # a dataset's own headline
+        sign = -1.0 if up else 1.0
         per_model = {}
         for model, g in group.groupby("model", observed=True):
             mask = seed_mask(g, up)
@@ -459,7 +476,8 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
             sample = "seeds" if len(A["seeds"]) >= 2 and len(B["seeds"]) >= 2 else "runs"
             x, y = A[sample], B[sample]
             row: dict[str, Any] = dict(zip(keys, key))
-            row.update({"model_a": a, "model_b": b, "sample": sample, "n_a": len(x), "n_b": len(y)})
+            row.update({"metric": metric, "higher_is_better": up, "model_a": a, "model_b": b, "sample": sample,
+                        "n_a": len(x), "n_b": len(y)})
             row["p_min"] = min_p_value(len(x), len(y))
             if len(x) and len(y):
                 test = mannwhitneyu(x, y, alternative="two-sided")
@@ -499,7 +517,8 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
             # Holm multiplies the smallest p by the number of tests, and every adjusted p is at least that
             row["p_floor"] = min(1.0, max(row["p_min"], tested * lowest)) if math.isfinite(row["p_min"]) \
                 else math.nan
-    columns = keys + ["model_a", "model_b", "sample", "n_a", "n_b", "u", "p_value", "p_holm", "p_min", "p_floor",
-                      "p_a_better", "rank_biserial", "pool_a", "pool_b", "pool_phase", "k", "emin_a", "emin_b",
+    columns = keys + ["metric", "higher_is_better", "model_a", "model_b", "sample", "n_a", "n_b", "u", "p_value",
+                      "p_holm", "p_min", "p_floor", "p_a_better", "rank_biserial", "pool_a", "pool_b", "pool_phase",
+                      "k", "emin_a", "emin_b",
                       "diff", "diff_ci_low", "diff_ci_high", "share_diff_le0"]
     return pd.DataFrame(rows, columns=columns)

@@ -21,8 +21,9 @@ def make_record(*, suite: str = "default", phase: str = "wide", dataset: str = "
                 run_dir: Path | None = None, samples: str | None = None,
                 samples_2d: str | None = None, dataset_params: Mapping[str, Any] | None = None,
                 run_id: str | None = None, diverged_at: int | None = None,
-                error: str | None = None) -> dict[str, Any]:
-    """One stored record; ``history`` is ``[(step, {metric: value}), ...]`` in ascending step."""
+                error: str | None = None, headline: str | None = None) -> dict[str, Any]:
+    """One stored record; ``history`` is ``[(step, {metric: value}), ...]`` in ascending step; ``headline``:
+    the metric the suite ranked the dataset by (absent, as in records older than headlines, when None)."""
     spec = {
         "dataset": dataset, "dataset_params": dict(dataset_params or {}),
         "model": {"name": model, "kind": kind, "loss": loss, "arch": "mlp", "penalty": "none"},
@@ -33,16 +34,20 @@ def make_record(*, suite: str = "default", phase: str = "wide", dataset: str = "
         "evaluation": {"extractor": "raw", "metrics": ["fid"], "n_gen": 2500, "n_real": 2500,
                        "split": "test"},
     }
+    if headline is not None:
+        spec["headline"] = headline
     if run_id is None:
         text = f"{suite}|{phase}|{dataset}|{model}|{setting}|{seed}"
         run_id = hashlib.sha1(text.encode()).hexdigest()[:12]
     points = [{"step": int(step), "seconds": float(step) / 100.0, "metrics": dict(metrics),
                "losses": {"d": 1.0, "g": 0.7}} for step, metrics in history]
     final = dict(points[-1]["metrics"]) if points else {}
+    directions = {key: up for key, up in _registry_directions().items()
+                  if any(key in point["metrics"] for point in points)}  # as the evaluator writes them
     record: dict[str, Any] = {
         "run_id": run_id, "suite": suite, "phase": phase, "spec": spec, "status": status,
         "error": error, "diverged_at": diverged_at, "history": points, "final": final,
-        "best": {}, "best_step": {},
+        "best": {}, "best_step": {}, "directions": directions,
         "compute": {"steps": 2000, "seconds": seconds, "train_seconds": seconds,
                     "eval_seconds": 0.0, "flops_per_step": None, "device": "cpu"},
         "protocol": {"extractor": "raw", "identity": "raw", "real_split": "test",
@@ -52,6 +57,13 @@ def make_record(*, suite: str = "default", phase: str = "wide", dataset: str = "
     if run_dir is not None:
         record["_dir"] = str(run_dir)
     return record
+
+
+def _registry_directions() -> dict[str, bool]:
+    """Every metric key the registry declares, with its direction (keys it does not know get none)."""
+    from ganbench.catalog import METRICS
+
+    return {key: up for entry in METRICS for key, up in entry.metadata["outputs"].items()}
 
 
 def scored_record(score: float, **kwargs: Any) -> dict[str, Any]:

@@ -355,3 +355,15 @@ def test_report_says_whether_runs_follow_the_studys_protocol():
     assert verdict.startswith("1 of 2 runs depart") and items == ["generated samples 5000 (study: 10000) — 1 of 2 runs"]
     verdict, items = protocol_note(run_table(records_to_frame([make_record()])))
     assert verdict.startswith("No run follows") and "dataset 'ring' is not one of the study's" in items[0]
+
+
+def test_wide_panels_wrap_into_rows_within_the_page_width():
+    """8 models' box plots (7.9 in per panel) go one per row rather than three in a 25-inch strip; 3 models'
+    (4.3 in) stay side by side."""
+    from ganbench.report.style import MAX_WIDTH, panel_grid
+
+    fig, axes = panel_grid(3, width=7.9)
+    assert len(axes) == 3 and fig.get_figwidth() <= MAX_WIDTH
+    assert len({ax.get_subplotspec().rowspan.start for ax in axes}) == 3
+    fig, axes = panel_grid(3, width=4.3)
+    assert len({ax.get_subplotspec().rowspan.start for ax in axes}) == 1 and fig.get_figwidth() <= MAX_WIDTH

@@ -1,0 +1,176 @@
+"""The report's opening paragraph: what the tables say, in sentences, one paragraph per dataset.
+
+A reader should not have to work out from a 28-row pairwise table that nothing was significant because
+every test ran on 2 vs 2 seeds. So per dataset this says how the models rank on its headline metric,
+which pairs the tests tell apart (Holm-adjusted Mann–Whitney U, as the pairwise table), which they do
+not and why — the sample sizes could never have reached the level (with the seeds that would), or they
+could and the data did not —, how the budget curves order the models, and how many runs failed.
+Everything is read from the summary and pairwise frames of :mod:`ganbench.results.study`; nothing is
+recomputed, so the sentences cannot disagree with the tables.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import pandas as pd
+
+from ganbench.report.formats import decimals_for, number
+from ganbench.report.views import format_p, metric_label
+
+__all__ = ["Finding", "findings", "findings_markdown"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The sentences about one dataset (``panel``: the dataset, or suite · dataset)."""
+
+    panel: str
+    metric: str
+    sentences: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.sentences)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _names(items: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def findings(table: pd.DataFrame, pairs: pd.DataFrame, headlines: Mapping[str, str],
+             higher: Mapping[str, bool], *, alpha: float = 0.05) -> list[Finding]:
+    """One :class:`Finding` per panel of ``table`` (the summary, with a ``panel`` column) that has a
+    headline; ``pairs`` is the pairwise frame (may be empty), ``headlines``/``higher`` map each *dataset*
+    to its headline metric and that metric's direction."""
+    out = []
+    for panel, rows in table.groupby("panel", sort=False, observed=True):
+        dataset = str(rows["dataset"].iloc[0])
+        if dataset not in headlines:
+            continue
+        metric, up = headlines[dataset], bool(higher[dataset])
+        tests = pairs[pairs["panel"].astype(str) == str(panel)] if len(pairs) and "panel" in pairs else pairs.iloc[:0]
+        sentences = [_ranking(str(panel), rows, metric, up)]
+        sentences += _tests(tests, rows, metric, up, alpha)
+        sentences += _budget(tests, metric, up)
+        sentences += _failures(rows)
+        out.append(Finding(str(panel), metric, tuple(s for s in sentences if s)))
+    return out
+
+
+def _ranking(panel: str, rows: pd.DataFrame, metric: str, up: bool) -> str:
+    label = f"{metric_label(metric)} ({'higher' if up else 'lower'} is better)"
+    seeds = rows[f"{metric}_seeds"].fillna(0).astype(int) if f"{metric}_seeds" in rows else pd.Series(0, rows.index)
+    by_seeds = bool((seeds >= 2).all())
+    value = f"{metric}_mean" if by_seeds else f"{metric}_best"
+    scored = rows[rows[value].map(_finite)] if value in rows else rows.iloc[:0]
+    if scored.empty:
+        return f"On {panel}, ranked by {label}, no model has a score yet."
+    ordered = scored.sort_values(value, ascending=not up, kind="stable")
+    dec = decimals_for(ordered[value].tolist())
+    if by_seeds:
+        parts = [f"{r['model']} {number(r[value], dec)}" + (f" ± {number(r[f'{metric}_std'], dec)}"
+                                                            if _finite(r.get(f"{metric}_std")) else "")
+                 for r in ordered.to_dict("records")]
+        n = sorted(set(int(s) for s in seeds))
+        many = f"{n[0]}" if len(n) == 1 else f"{n[0]}–{n[-1]}"
+        how = f"mean ± std over {many} seeds of each model's best setting"
+    else:
+        parts = [f"{r['model']} {number(r[value], dec)}" for r in ordered.to_dict("records")]
+        how = "best run of each model (no model has a seed study)"
+    missing = sorted(set(rows["model"].astype(str)) - set(scored["model"].astype(str)))
+    tail = f"; {_names(missing)} {'has' if len(missing) == 1 else 'have'} no score" if missing else ""
+    return f"On {panel}, ranked by {label}, {how}: {', '.join(parts)}{tail}."
+
+
+def _tests(tests: pd.DataFrame, rows: pd.DataFrame, metric: str, up: bool, alpha: float) -> list[str]:
+    tested = tests[tests["p_holm"].map(_finite)] if len(tests) else tests
+    if tested.empty:
+        return ["There is only one model with scores, so nothing is compared."
+                if rows["model"].nunique() < 2 else "No pair of models could be tested."]
+    out = []
+    better = []
+    for r in tested[tested["p_holm"] < alpha].to_dict("records"):
+        a_wins = r["p_a_better"] > 0.5
+        winner, loser = (r["model_a"], r["model_b"]) if a_wins else (r["model_b"], r["model_a"])
+        better.append(f"{winner} over {loser} (Holm p {format_p(r['p_holm'])})")
+    if better:
+        out.append(f"The tests tell apart: {'; '.join(better)}.")
+    rest = tested[tested["p_holm"] >= alpha]
+    hopeless = rest[rest["p_floor"] > alpha] if "p_floor" in rest else rest.iloc[:0]
+    possible = rest.drop(hopeless.index)
+    if len(hopeless):
+        sizes = sorted({f"{int(a)} vs {int(b)}" for a, b in zip(hopeless["n_a"], hopeless["n_b"])})
+        from ganbench.results.study import seeds_to_resolve
+
+        need = seeds_to_resolve(len(tested), alpha)
+        what = "seeds" if (hopeless["sample"] == "seeds").all() else "runs"
+        pairs_text = "no pair" if len(hopeless) == len(tested) else \
+            f"{len(hopeless)} pair{'s' if len(hopeless) > 1 else ''} ({_pair_list(hopeless)})"
+        out.append(f"With {', '.join(sizes)} {what}, {pairs_text} could reach Holm p < {alpha} whatever the runs "
+                   f"showed: too few seeds to conclude"
+                   + (f" ({need} seeds per model would be needed)." if need else "."))
+    if len(possible):
+        overlap = _overlap_note(possible, rows, metric)
+        out.append(f"Not different at this power: {_pair_list(possible)} (smallest Holm p "
+                   f"{format_p(float(possible['p_holm'].min()))}){overlap}.")
+    return out
+
+
+def _pair_list(frame: pd.DataFrame) -> str:
+    return "; ".join(f"{r['model_a']} vs {r['model_b']}" for r in frame.to_dict("records"))
+
+
+def _overlap_note(pairs: pd.DataFrame, rows: pd.DataFrame, metric: str) -> str:
+    """", their 95% intervals overlap" when every untold pair's bootstrap CIs of the mean overlap."""
+    low, high = f"{metric}_ci_low", f"{metric}_ci_high"
+    if low not in rows or high not in rows:
+        return ""
+    ci = {str(r["model"]): (r[low], r[high]) for r in rows.to_dict("records")}
+    flags = []
+    for r in pairs.to_dict("records"):
+        a, b = ci.get(str(r["model_a"])), ci.get(str(r["model_b"]))
+        if a is None or b is None or not all(_finite(v) for v in (*a, *b)):
+            return ""
+        flags.append(a[0] <= b[1] and b[0] <= a[1])
+    return "; their 95% intervals of the mean overlap" if flags and all(flags) else ""
+
+
+def _budget(tests: pd.DataFrame, metric: str, up: bool) -> list[str]:
+    """How the expected best at the pairwise budget k orders the models (the budget curves' reading)."""
+    if tests.empty or "k" not in tests or not tests["k"].map(_finite).any():
+        return []
+    rows = tests[tests["k"].map(_finite)]
+    best: dict[str, float] = {}
+    for r in rows.to_dict("records"):
+        best.setdefault(str(r["model_a"]), r["emin_a"])
+        best.setdefault(str(r["model_b"]), r["emin_b"])
+    values = {m: v for m, v in best.items() if _finite(v)}
+    if len(values) < 2:
+        return []
+    ks = sorted({int(k) for k in rows["k"]})
+    k = f"{ks[0]}" if len(ks) == 1 else f"{ks[0]}–{ks[-1]}"
+    dec = decimals_for(list(values.values()))
+    order = sorted(values, key=lambda m: -values[m] if up else values[m])
+    return [f"With a budget of {k} hyperparameter setting{'s' if ks[-1] > 1 else ''}, the expected best "
+            f"{metric_label(metric)} puts them in this order, best first: "
+            f"{', '.join(f'{m} ({number(values[m], dec)})' for m in order)}."]
+
+
+def _failures(rows: pd.DataFrame) -> list[str]:
+    failing = [f"{r['model']} {int(r['diverged']) + int(r['failed'])} of {int(r['runs'])}"
+               for r in rows.to_dict("records") if int(r["diverged"]) + int(r["failed"]) > 0]
+    return [f"Runs that diverged or failed: {'; '.join(failing)}."] if failing else []
+
+
+def findings_markdown(items: list[Finding]) -> str:
+    """The findings as Markdown, one paragraph per dataset, for ``tables/findings.md``."""
+    if not items:
+        return "No dataset has a score to report on.\n"
+    return "\n\n".join(f"**{f.panel}.** {f.text}" for f in items) + "\n"

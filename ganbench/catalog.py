@@ -181,6 +181,17 @@ METRICS.declare(
     description="Fréchet distance between Gaussians fitted to real and generated pool features (Heusel et al. 2017).",
 )
 METRICS.declare(
+    "fd_inf", "ganbench.metrics.fd_infinity:compute_fd_infinity",
+    outputs={"fd_inf": False, "fd_inf_slope": False},
+    ranges={"fd_inf": (-math.inf, math.inf), "fd_inf_slope": (-math.inf, math.inf)},  # a fit's intercept
+    needs=("pool", "real"),
+    defaults={"points": 15},
+    data_kinds=("image", "vector"),
+    prepare=Lazy("ganbench.metrics.fid:prepare_fid"),
+    description=("FD∞: FID at 15 sample sizes, extrapolated linearly in 1/N to N → ∞ (Chong & Forsyth 2020, "
+                 "as dgm-eval); fd_inf_slope: the 1/N coefficient, FID's sample-size bias."),
+)
+METRICS.declare(
     "is", "ganbench.metrics.inception_score:compute_is",
     outputs={"is_mean": True, "is_std": False},
     ranges={"is_mean": (1.0, math.inf), "is_std": (0.0, math.inf)},  # at most the number of classes
@@ -239,6 +250,16 @@ METRICS.declare(
     defaults={"k": 5},
     data_kinds=("image", "vector"),
     description="Density and coverage of generated features in real k-NN balls (Naeem et al. 2020).",
+)
+METRICS.declare(
+    "vendi", "ganbench.metrics.vendi:compute_vendi",
+    outputs={"vendi": True},
+    ranges={"vendi": (1.0, math.inf)},  # 1: every sample alike; at most min(n, feature dimension)
+    needs=("pool",),
+    defaults={},
+    data_kinds=("image", "vector"),
+    description="Vendi score: exp of the eigenvalue entropy of the cosine-similarity matrix / n, the effective "
+                "number of distinct samples (Friedman & Dieng 2023, as dgm-eval).",
 )
 METRICS.declare(
     "polygon_pr", "ganbench.metrics.polygon_pr:polygon_pr",

@@ -21,8 +21,15 @@ NEEDS_BOTH = {
             "kid needs generated and real pool features"),
     "prdc": ({"k": 3}, "prdc needs generated and real pool features"),
     "knn": ({}, "knn needs generated and real pool features"),
+    "fd_inf": ({"points": 3}, "fd_inf needs generated and real pool features"),
     "prc": ({"k": 3}, None),  # two messages, one per missing side
 }
+
+
+def test_vendi_refuses_a_context_without_generated_features():
+    ctx = MetricContext(dataset=Dataset(INFO, {}), samples=torch.zeros(20, 3), real=FEATURES)
+    with pytest.raises(ValueError, match="^vendi needs generated pool features$"):
+        METRICS.get("vendi")(ctx)
 
 
 @pytest.mark.parametrize("name", sorted(NEEDS_BOTH))

@@ -203,7 +203,8 @@ def compare(df: pd.DataFrame, baseline: list[Entry], scale: float = 1.0,
         delta = now - e.value
         worse = -delta if e.higher_is_better else delta
         status = "regressed" if worse > tol else "improved" if worse < -tol else "ok"
-        rows.append({**asdict(e), "current": now, "delta": delta, "tolerance": tol, "status": status})
+        noise = median_noise(e.std, e.runs, int(current.loc[key, "runs"]))
+        rows.append({**asdict(e), "current": now, "delta": delta, "tolerance": tol, "noise": noise, "status": status})
     if current is not None:
         for (dataset, model, metric), r in current.iterrows():
             if (dataset, model, metric) not in seen:
@@ -211,6 +212,27 @@ def compare(df: pd.DataFrame, baseline: list[Entry], scale: float = 1.0,
                              "current": float(r["value"]), "delta": math.nan, "tolerance": math.nan,
                              "status": "left out" if (dataset, model, metric) in left_out else "new"})
     return pd.DataFrame(rows)
+
+
+#: The standard error of a sample median is about √(π/2) ≈ 1.2533 times that of the mean (normal data).
+MEDIAN_SE = math.sqrt(math.pi / 2)
+
+
+def median_noise(std: float, runs_then: int, runs_now: int) -> float:
+    """The standard error of (current median − baseline median) when nothing changed but the seeds: each
+    median of n runs of spread ``std`` has √(π/2)·std/√n, and the two are independent."""
+    if runs_then < 1 or runs_now < 1 or not math.isfinite(std):
+        return math.nan
+    return MEDIAN_SE * std * math.sqrt(1.0 / runs_then + 1.0 / runs_now)
+
+
+def noisy(table: pd.DataFrame, z: float = 2.0) -> pd.DataFrame:
+    """Rows of a :func:`compare` table whose tolerance is under ``z`` times their seed noise
+    (:func:`median_noise`): at such a tolerance an unchanged model regresses more often than 1 in 20 checks
+    (z = 2), so a regression there may be a false alarm — the baseline needs more seeds or a wider tolerance."""
+    if "noise" not in table.columns:
+        return table.iloc[:0]
+    return table[(table["tolerance"] < z * table["noise"]).to_numpy()]
 
 
 def failed(table: pd.DataFrame) -> bool:
@@ -230,4 +252,10 @@ def format_table(table: pd.DataFrame) -> str:
     counts = table["status"].value_counts().to_dict()
     lines.append("")
     lines.append(", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "improved", "regressed", "missing", "new", "left out")))
+    tight = noisy(table)
+    if len(tight):
+        lines.append(f"{len(tight)} tolerance(s) tighter than twice the seed noise of the median — a regression there "
+                     "may be a false alarm (more seeds in the baseline, or --tolerance > 1): " +
+                     "; ".join(f"{r['dataset']}/{r['model']}/{r['metric']} ±{r['tolerance']:.3g} vs noise "
+                               f"{r['noise']:.3g}" for r in tight.to_dict("records")))
     return "\n".join(lines)

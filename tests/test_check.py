@@ -223,6 +223,24 @@ def test_self_test_needs_a_regression_by_value_on_every_pair():
     assert self_test(missing, baseline)[("ring", "WGAN GP")] is False
 
 
+def test_a_tolerance_tighter_than_the_seed_noise_is_flagged():
+    """Spread 0.1 over 3 runs then and now: the medians' difference has a standard error of
+    √(π/2)·0.1·√(2/3) ≈ 0.102, so a tolerance of 0.1 (under twice that) is flagged and one of 0.3 is not."""
+    from ganbench.check import Entry, compare, format_table, median_noise, noisy
+
+    assert median_noise(0.1, 3, 3) == pytest.approx(math.sqrt(math.pi / 2) * 0.1 * math.sqrt(2 / 3), rel=1e-12)
+    assert math.isnan(median_noise(0.1, 0, 3))
+    current = _frame({"NS GAN": [0.60, 0.62, 0.64], "WGAN GP": [0.70, 0.71, 0.72]}, "knn")
+    baseline = [Entry("ring", "NS GAN", "knn", 0.62, 0.1, 3, False, 0.1),
+                Entry("ring", "WGAN GP", "knn", 0.71, 0.1, 3, False, 0.3)]
+    table = compare(current, baseline)
+    assert list(noisy(table)["model"]) == ["NS GAN"]
+    text = format_table(table)
+    assert "1 tolerance(s) tighter than twice the seed noise of the median" in text
+    assert "ring/NS GAN/knn ±0.1 vs noise 0.102" in text and "WGAN GP/knn ±" not in text
+    assert set(table["status"]) == {"ok"}  # a flag, not a failure
+
+
 # ---- the committed CI gate ------------------------------------------------------------------------
 
 def _ci_entries():

@@ -4,7 +4,8 @@ A reader should not have to work out from a 28-row pairwise table that nothing w
 every test ran on 2 vs 2 seeds. So per dataset this says how the models rank on its headline metric,
 which pairs the tests tell apart (Holm-adjusted Mann–Whitney U, as the pairwise table), which they do
 not and why — the sample sizes could never have reached the level (with the seeds that would), or they
-could and the data did not —, how the budget curves order the models, and how many runs failed.
+could and the data did not (with the smallest difference those seeds detect and the seeds the observed gap
+would need) —, how the budget curves order the models, and how many runs failed.
 Everything is read from the summary and pairwise frames of :mod:`ganbench.results.study`; nothing is
 recomputed, so the sentences cannot disagree with the tables.
 """
@@ -57,7 +58,7 @@ def findings(table: pd.DataFrame, pairs: pd.DataFrame, headlines: Mapping[str, s
         metric, up = headlines[dataset], bool(higher[dataset])
         tests = pairs[pairs["panel"].astype(str) == str(panel)] if len(pairs) and "panel" in pairs else pairs.iloc[:0]
         sentences = [_ranking(str(panel), rows, metric, up)]
-        sentences += _tests(tests, rows, metric, up, alpha)
+        sentences += _tests(tests, rows, metric, alpha)
         sentences += _budget(tests, metric, up)
         sentences += _failures(rows)
         out.append(Finding(str(panel), metric, tuple(s for s in sentences if s)))
@@ -89,26 +90,26 @@ def _ranking(panel: str, rows: pd.DataFrame, metric: str, up: bool) -> str:
     return f"On {panel}, ranked by {label}, {how}: {', '.join(parts)}{tail}."
 
 
-def _tests(tests: pd.DataFrame, rows: pd.DataFrame, metric: str, up: bool, alpha: float) -> list[str]:
+def _tests(tests: pd.DataFrame, rows: pd.DataFrame, metric: str, alpha: float) -> list[str]:
+    """The pairs by their verdict (:data:`ganbench.results.study.VERDICTS`, as the pairwise table shows)."""
+    from ganbench.results.study import VERDICTS, seeds_to_resolve
+
     tested = tests[tests["p_holm"].map(_finite)] if len(tests) else tests
     if tested.empty:
         return ["There is only one model with scores, so nothing is compared."
                 if rows["model"].nunique() < 2 else "No pair of models could be tested."]
     out = []
     better = []
-    for r in tested[tested["p_holm"] < alpha].to_dict("records"):
+    for r in tested[tested["verdict"] == VERDICTS[0]].to_dict("records"):
         a_wins = r["p_a_better"] > 0.5
         winner, loser = (r["model_a"], r["model_b"]) if a_wins else (r["model_b"], r["model_a"])
         better.append(f"{winner} over {loser} (Holm p {format_p(r['p_holm'])})")
     if better:
         out.append(f"The tests tell apart: {'; '.join(better)}.")
-    rest = tested[tested["p_holm"] >= alpha]
-    hopeless = rest[rest["p_floor"] > alpha] if "p_floor" in rest else rest.iloc[:0]
-    possible = rest.drop(hopeless.index)
+    hopeless = tested[tested["verdict"] == VERDICTS[2]]
+    possible = tested[tested["verdict"] == VERDICTS[1]]
     if len(hopeless):
         sizes = sorted({f"{int(a)} vs {int(b)}" for a, b in zip(hopeless["n_a"], hopeless["n_b"])})
-        from ganbench.results.study import seeds_to_resolve
-
         need = seeds_to_resolve(len(tested), alpha)
         what = "seeds" if (hopeless["sample"] == "seeds").all() else "runs"
         pairs_text = "no pair" if len(hopeless) == len(tested) else \
@@ -118,9 +119,26 @@ def _tests(tests: pd.DataFrame, rows: pd.DataFrame, metric: str, up: bool, alpha
                    + (f" ({need} seeds per model would be needed)." if need else "."))
     if len(possible):
         overlap = _overlap_note(possible, rows, metric)
-        out.append(f"Not different at this power: {_pair_list(possible)} (smallest Holm p "
-                   f"{format_p(float(possible['p_holm'].min()))}){overlap}.")
+        out.append(f"Not different at this power (smallest Holm p {format_p(float(possible['p_holm'].min()))}"
+                   f"{overlap}): {'; '.join(_power_phrase(r) for r in possible.to_dict('records'))}.")
     return out
+
+
+def _power_phrase(r: Mapping[str, Any]) -> str:
+    """"NS GAN vs LSGAN — these seeds detect a difference of 35.2; the observed 7.4 would need ≈ 40 seeds per
+    model" (from the pairwise frame's ``mdd`` and ``seeds_needed``; less when they are unknown)."""
+    pair = f"{r['model_a']} vs {r['model_b']}"
+    mdd, need = r.get("mdd"), r.get("seeds_needed")
+    if not _finite(mdd):
+        return pair
+    observed = r["mean_a"] - r["mean_b"] if _finite(r.get("mean_a")) and _finite(r.get("mean_b")) else math.nan
+    dec = decimals_for([mdd, abs(observed)] if _finite(observed) else [mdd])
+    text = f"{pair} — these seeds detect a difference of {number(mdd, dec)}"
+    if _finite(need) and _finite(observed):
+        text += f"; the observed {number(abs(observed), dec)} would need ≈ {int(need)} seeds per model"
+    elif _finite(observed) and observed == 0:
+        text += "; the means are equal"
+    return text
 
 
 def _pair_list(frame: pd.DataFrame) -> str:

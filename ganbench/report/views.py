@@ -174,9 +174,9 @@ def pairwise_view(pairs: pd.DataFrame, metric: str | None = None, *, with_suite:
     mixed = len(set(chosen)) > 1
     decimals = _decimals_by_group([[r["emin_a"] for r in records], [r["emin_b"] for r in records]], groups)
     lead = (["Suite"] if with_suite else []) + ["Dataset"] + (["Metric"] if mixed else [])
-    columns = lead + ["A", "B", "Sample", "n A", "n B", "p", "p (Holm)", "floor", "P(A better)", "k",
-                      "E[best] A", "E[best] B", "A − B [95% CI]", "P(A − B ≤ 0)"]
-    align = ["l"] * (len(lead) + 2) + ["r"] * (len(columns) - len(lead) - 2)
+    columns = lead + ["A", "B", "Sample", "n A", "n B", "p", "p (Holm)", "floor", "Verdict", "MDD", "Seeds needed",
+                      "P(A better)", "k", "E[best] A", "E[best] B", "A − B [95% CI]", "P(A − B ≤ 0)"]
+    align = ["l"] * (len(lead) + 2) + ["r"] * 6 + ["l"] + ["r"] * (len(columns) - len(lead) - 9)
     rows = []
     for i, row in enumerate(records):
         dec = decimals[i]
@@ -189,6 +189,9 @@ def pairwise_view(pairs: pd.DataFrame, metric: str | None = None, *, with_suite:
             Cell(str(row["sample"])), Cell(str(int(row["n_a"]))), Cell(str(int(row["n_b"]))),
             Cell(format_p(row["p_value"])), Cell(format_p(row["p_holm"]), significant),
             Cell(format_p(row["p_floor"])),
+            Cell(str(row["verdict"]) if isinstance(row.get("verdict"), str) else MISSING),
+            Cell(number(row.get("mdd"), dec)),
+            Cell(str(int(row["seeds_needed"])) if _finite(row.get("seeds_needed")) else MISSING),
             Cell(number(row["p_a_better"], 2)),
             Cell(str(int(row["k"])) if _finite(row["k"]) else MISSING),
             Cell(number(row["emin_a"], dec)), Cell(number(row["emin_b"], dec)), Cell(diff),
@@ -199,6 +202,9 @@ def pairwise_view(pairs: pd.DataFrame, metric: str | None = None, *, with_suite:
                f"(or over all runs where a model has no seed study), Holm-adjusted per dataset; floor: the "
                f"smallest Holm p these sample sizes allow whatever the data (above {alpha}: the test could "
                f"never have been significant); "
+               f"MDD: the smallest difference in means these seeds detect with power 0.8 at Holm's strictest level "
+               f"(α / pairs), from the measured spreads; seeds needed: per model, to detect the observed difference "
+               f"of means so (– when none was observed); "
                f"P(A better) is the common-language effect size; E[best] is the expected best score "
                f"with a budget of k settings, with a bootstrap CI of the difference (for a metric where lower "
                f"is better, A − B ≤ 0 means A is at least as good). "

@@ -21,12 +21,12 @@ import pandas as pd
 from ganbench.results.frame import ID_COLUMNS, directions, metric_direction, run_table
 from ganbench.results.names import as_keys, group_rng, groups, metric_sort_key, model_order, plain_key
 from ganbench.results.record import COMPLETE
-from ganbench.results.stats import (bootstrap_expected_min, bootstrap_mean_ci, expected_min, holm, hours_curve,
-                                    settings_curve)
+from ganbench.results.stats import (bootstrap_expected_min, bootstrap_mean_ci, detectable_difference, expected_min,
+                                    holm, hours_curve, samples_to_detect, settings_curve)
 
 __all__ = ["FAILED_STATUSES", "STUDY_FAILURE_SCORE", "annotate_pools", "budget_curve", "failure_score",
            "headline_scores", "main_search_phase", "min_p_value", "pairwise_tests", "run_scores", "search_mask",
-           "seed_mask", "seeds_to_resolve", "summary", "values_at_score"]
+           "seed_mask", "seeds_to_resolve", "summary", "values_at_score", "VERDICTS"]
 
 
 def run_scores(df: pd.DataFrame, metric: str = "fid", how: str = "best", *,
@@ -402,6 +402,32 @@ def budget_curve(scores: pd.DataFrame, n_boot: int | None = 1000, seed: int = 0,
                                             "failure_share", "n_missing", "metric"])
     return pd.concat(parts, ignore_index=True)
 
+VERDICTS = ("different", "not different at this power", "cannot be significant with these seeds")
+
+
+def _power(rows: list[dict[str, Any]], tested: int, alpha: float, power: float) -> None:
+    """Each pair's power figures and verdict, at Holm's strictest level α / pairs (the level its smallest p
+    must pass; conservative for the others): ``mdd``, the smallest difference in means these sample sizes
+    detect with probability ``power`` given the measured spreads; ``seeds_needed``, the samples per model that
+    would detect the observed difference of means (at least the fewest that let Holm reach ``alpha`` at all);
+    ``verdict``: *different* (Holm p < ``alpha``), *cannot be significant with these seeds* (the floor is
+    above ``alpha``: no data could have made it significant), else *not different at this power*."""
+    level = alpha / max(tested, 1)
+    least = seeds_to_resolve(max(tested, 1), alpha) or 2
+    for row in rows:
+        row["mdd"] = detectable_difference(row["sd_a"], row["n_a"], row["sd_b"], row["n_b"], level, power)
+        row["seeds_needed"] = samples_to_detect(row["mean_a"] - row["mean_b"], row["sd_a"], row["sd_b"], level,
+                                                power, least=least)
+        if math.isfinite(row["p_holm"]) and row["p_holm"] < alpha:
+            row["verdict"] = VERDICTS[0]
+        elif math.isfinite(row["p_floor"]) and row["p_floor"] > alpha:
+            row["verdict"] = VERDICTS[2]
+        elif math.isfinite(row["p_holm"]):
+            row["verdict"] = VERDICTS[1]
+        else:
+            row["verdict"] = None
+
+
 def min_p_value(n_a: int, n_b: int) -> float:
     """The smallest two-sided Mann–Whitney U p-value ``n_a`` vs ``n_b`` values can give, whatever they are:
     the p-value of complete separation without ties, as scipy computes it (exactly, 2 / C(n_a + n_b, n_a),
@@ -424,7 +450,7 @@ def seeds_to_resolve(pairs: int, alpha: float = 0.05, most: int = 200) -> int | 
 
 def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, *,
                    k: int | None = None, n_boot: int = 2000, seed: int = 0,
-                   level: float = 0.95) -> pd.DataFrame:
+                   level: float = 0.95, alpha: float = 0.05, power: float = 0.8) -> pd.DataFrame:
     """Every pair of models within a dataset: rank test on seeds and a budget comparison.
 
     ``p_value`` is a two-sided Mann–Whitney U over the seed study of each model when both have
@@ -432,7 +458,9 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
     pairs of one dataset. ``p_floor`` is the smallest Holm-adjusted p-value the pair could have reached
     whatever the data (:func:`min_p_value` of its sample sizes, and the dataset's pairs × the smallest
     of those): a pair whose floor exceeds the level of a test could never have been significant.
-    ``p_a_better`` is the common-language effect size (the chance a random run of A scores better than
+    ``mean_a``/``mean_b``, ``sd_a``/``sd_b`` describe the two samples tested; ``mdd``, ``seeds_needed`` and
+    ``verdict`` (one of :data:`VERDICTS`) say what this many seeds can tell at ``alpha`` with ``power``
+    (:func:`_power`). ``p_a_better`` is the common-language effect size (the chance a random run of A scores better than
     one of B, ties count half); ``rank_biserial`` = 2·p_a_better − 1.
     The budget part compares expected best scores at ``k`` settings (default: the smaller search
     pool) under a bootstrap of each model's runs of its main search phase (:func:`main_search_phase`,
@@ -477,7 +505,11 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
             x, y = A[sample], B[sample]
             row: dict[str, Any] = dict(zip(keys, key))
             row.update({"metric": metric, "higher_is_better": up, "model_a": a, "model_b": b, "sample": sample,
-                        "n_a": len(x), "n_b": len(y)})
+                        "n_a": len(x), "n_b": len(y),
+                        "mean_a": float(x.mean()) if len(x) else math.nan,
+                        "mean_b": float(y.mean()) if len(y) else math.nan,
+                        "sd_a": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
+                        "sd_b": float(y.std(ddof=1)) if len(y) > 1 else math.nan})
             row["p_min"] = min_p_value(len(x), len(y))
             if len(x) and len(y):
                 test = mannwhitneyu(x, y, alternative="two-sided")
@@ -517,8 +549,10 @@ def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, 
             # Holm multiplies the smallest p by the number of tests, and every adjusted p is at least that
             row["p_floor"] = min(1.0, max(row["p_min"], tested * lowest)) if math.isfinite(row["p_min"]) \
                 else math.nan
+        _power(rows[start:], tested, alpha, power)
     columns = keys + ["metric", "higher_is_better", "model_a", "model_b", "sample", "n_a", "n_b", "u", "p_value",
-                      "p_holm", "p_min", "p_floor", "p_a_better", "rank_biserial", "pool_a", "pool_b", "pool_phase",
+                      "p_holm", "p_min", "p_floor", "verdict", "mean_a", "mean_b", "sd_a", "sd_b", "mdd",
+                      "seeds_needed", "p_a_better", "rank_biserial", "pool_a", "pool_b", "pool_phase",
                       "k", "emin_a", "emin_b",
                       "diff", "diff_ci_low", "diff_ci_high", "share_diff_le0"]
     return pd.DataFrame(rows, columns=columns)

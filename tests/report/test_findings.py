@@ -50,7 +50,8 @@ def test_separated_models_are_told_apart_and_equal_ones_are_not():
                            "seeds of each model's best setting: NS GAN 7.80 ± 0.45, LSGAN 7.80 ± 0.45, "
                            "WGAN GP 3.00 ± 0.71.")
     assert "The tests tell apart: NS GAN over WGAN GP (Holm p 0.026); LSGAN over WGAN GP (Holm p 0.026)." in text
-    assert "Not different at this power: NS GAN vs LSGAN (smallest Holm p 1.000)" in text
+    assert ("Not different at this power (smallest Holm p 1.000; their 95% intervals of the mean overlap): NS GAN vs "
+            "LSGAN — these seeds detect a difference of 0.937; the means are equal.") in text
     assert "could reach" not in text  # 5 vs 5 can reach p < 0.05 after Holm over 3 pairs
     assert "expected best modes with ≥1% of samples puts them in this order, best first: NS GAN" in text
 
@@ -72,6 +73,13 @@ def test_lower_is_better_metric_ranks_ascending_and_names_the_winner():
     assert "NS GAN 60.4 ± 1.1, WGAN GP 297.0 ± 12.0" in found.text
     assert "The tests tell apart: NS GAN over WGAN GP (Holm p 0.012)." in found.text  # ties: not exact 0.008
     assert "best first: NS GAN (" in found.text
+
+
+def test_an_unresolved_gap_says_what_these_seeds_detect_and_what_would_resolve_it():
+    [found] = _findings(_study({"NS GAN": [0.30, 0.32, 0.35, 0.29, 0.4], "LSGAN": [0.36, 0.41, 0.33, 0.45, 0.38]}))
+    assert ("Not different at this power (smallest Holm p 0.095; their 95% intervals of the mean overlap): NS GAN vs "
+            "LSGAN — these seeds detect a difference of 0.082; the observed 0.054 would need ≈ 12 seeds per model."
+            ) in found.text
 
 
 def test_failures_are_counted():

@@ -433,6 +433,42 @@ def test_pairwise_floor_says_when_no_test_could_be_significant():
     assert power_notes(one_pair) == []
 
 
+def test_detectable_difference_and_samples_to_detect_closed_forms():
+    """(z_{1−α/2} + z_power)·√((s_a²/n_a + s_b²/n_b)·π/3), and the n per side that brings it to d; the two agree."""
+    from scipy.stats import norm
+
+    z = norm.ppf(1 - 0.05 / 2) + norm.ppf(0.8)
+    assert stats.detectable_difference(1.0, 5, 2.0, 5) == pytest.approx(z * math.sqrt((1 / 5 + 4 / 5) * math.pi / 3))
+    n = stats.samples_to_detect(0.5, 1.0, 1.0)
+    assert n == math.ceil(z**2 * 2 * math.pi / 3 / 0.25)
+    assert stats.detectable_difference(1.0, n, 1.0, n) <= 0.5 < stats.detectable_difference(1.0, n - 1, 1.0, n - 1)
+    assert stats.samples_to_detect(100.0, 1.0, 1.0, least=5) == 5  # never fewer than the test can use
+    assert stats.samples_to_detect(0.0, 1.0, 1.0) is None and stats.samples_to_detect(1e-6, 1.0, 1.0) is None
+    assert math.isnan(stats.detectable_difference(1.0, 1, 1.0, 5))
+
+
+def test_pairwise_verdicts_on_known_effects():
+    """A big effect with 6 seeds: *different*; the same effect with 3 seeds: *cannot be significant with these
+    seeds* (3 vs 3 never goes below 0.1); a small effect with 6 seeds: *not different at this power*, with an
+    MDD above the observed gap and more seeds asked for than were run."""
+    rng = np.random.default_rng(4)
+    big = seeds_scores({"NS GAN": list(rng.normal(10, 1, 6)), "WGAN": list(rng.normal(20, 1, 6))})
+    (row,) = study.pairwise_tests(big, n_boot=50).to_dict("records")
+    assert row["verdict"] == "different" and row["p_holm"] < 0.05
+    few = seeds_scores({"NS GAN": [9.0, 10.0, 11.0], "WGAN": [19.0, 20.0, 21.0]})
+    (row,) = study.pairwise_tests(few, n_boot=50).to_dict("records")
+    assert row["verdict"] == "cannot be significant with these seeds" and row["p_floor"] > 0.05
+    assert row["seeds_needed"] == 4  # the effect is huge: the fewest seeds the rank test can use
+    small = seeds_scores({"NS GAN": list(rng.normal(10, 1, 6)), "WGAN": list(rng.normal(10.3, 1, 6))})
+    (row,) = study.pairwise_tests(small, n_boot=50).to_dict("records")
+    assert row["verdict"] == "not different at this power"
+    observed = abs(row["mean_a"] - row["mean_b"])
+    assert row["mdd"] > observed and row["seeds_needed"] > 6
+    assert row["mdd"] == pytest.approx(stats.detectable_difference(row["sd_a"], 6, row["sd_b"], 6, 0.05))
+    seeds = small[(small["model"] == "NS GAN") & (small["phase"] == "seeds")]["score"]
+    assert row["sd_a"] == pytest.approx(np.std(seeds, ddof=1)) and row["mean_a"] == pytest.approx(seeds.mean())
+
+
 def test_pairwise_budget_part_uses_closed_form_at_k():
     scores = study_scores([10.0, 30.0], model="A")
     scores = pd.concat([scores, study_scores([20.0, 40.0], model="B")], ignore_index=True)

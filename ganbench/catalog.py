@@ -156,7 +156,7 @@ EXTRACTORS.declare("domain", "ganbench.features.domain:build_domain", data_kinds
 
 # ---------------------------------------------------------------- metrics (ganbench/metrics/)
 # The metadata keys are described in ganbench/metrics/base.py: outputs ({key: higher is better}),
-# ranges, needs, defaults (the function's keyword parameters), data_kinds, datasets, prepare.
+# ranges, needs, defaults (the function's keyword parameters), data_kinds, datasets, extractors, prepare.
 
 
 def _modes(info: Any) -> float:
@@ -179,6 +179,17 @@ METRICS.declare(
     data_kinds=("image", "vector"),
     prepare=Lazy("ganbench.metrics.fid:prepare_fid"),
     description="Fréchet distance between Gaussians fitted to real and generated pool features (Heusel et al. 2017).",
+)
+METRICS.declare(
+    "cmmd", "ganbench.metrics.cmmd:compute_cmmd",
+    outputs={"cmmd": False, "cmmd_vit_b32": False},
+    ranges={"cmmd": (0.0, math.inf), "cmmd_vit_b32": (0.0, math.inf)},  # a squared kernel distance
+    needs=("pool", "real"),
+    defaults={},
+    data_kinds=("image",),
+    extractors=("clip",),
+    description=("CMMD: RBF-kernel (σ 10) MMD ×1000 on CLIP embeddings (Jayasumana et al. 2024, the reference's "
+                 "estimator); cmmd on ViT-L/14@336 as the paper, cmmd_vit_b32 on the default ViT-B/32."),
 )
 METRICS.declare(
     "fd_inf", "ganbench.metrics.fd_infinity:compute_fd_infinity",

@@ -89,7 +89,8 @@ class Evaluator:
         gen = self.extractor(samples)
         ctx = MetricContext(dataset=self.dataset, samples=samples, gen=gen, real=self.real,
                             real_samples=self.real_samples, generator=frozen_g, sample_latent=sample_latent,
-                            device=self.device, seed=_seed(self.run_seed, step, "metrics"), cache=self.cache)
+                            device=self.device, seed=_seed(self.run_seed, step, "metrics"), cache=self.cache,
+                            extractor=self.extractor.identity)
         out: dict[str, float] = {}
         for name in self.protocol.metrics:
             params = {**METRICS.meta(name).get("defaults", {}), **dict(self.protocol.metric_options.get(name, {}))}

@@ -441,16 +441,19 @@ def _protocol(ev: dict[str, Any], dataset: str, kind: str, path: str) -> EvalPro
     if kind not in ex_meta.get("data_kinds", ("image", "vector")):
         raise SpecError(f"{path}.evaluation.extractor" if path else "evaluation.extractor",
                         f"extractor '{extractor}' does not handle {kind} data of dataset '{dataset}'")
-    chosen = tuple(m for m in ev["metrics"] if metric_applies(m, dataset, kind, ex_meta))
+    chosen = tuple(m for m in ev["metrics"] if metric_applies(m, dataset, kind, ex_meta, extractor))
     return EvalProtocol(extractor, chosen, ev["n_gen"], ev["n_real"], ev["split"],
                         frozen(ev.get("extractor_options")), frozen(ev.get("metric_options")))
 
 
-def metric_applies(metric: str, dataset: str, kind: str, extractor_meta: Mapping[str, Any]) -> bool:
+def metric_applies(metric: str, dataset: str, kind: str, extractor_meta: Mapping[str, Any],
+                   extractor: str | None = None) -> bool:
     from ganbench.catalog import METRICS
 
     meta = METRICS.meta(metric)
     if kind not in meta.get("data_kinds", ("image", "vector")):
+        return False
+    if meta.get("extractors") and extractor not in meta["extractors"]:
         return False
     if meta.get("datasets") and dataset not in meta["datasets"]:
         return False

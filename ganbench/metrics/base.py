@@ -8,7 +8,8 @@ Metadata, declared for every metric in :mod:`ganbench.catalog` (read there witho
                keys left out are unbounded. A regression gate needs them: a tolerance reaching past
                the bad end of the range can never fail;
   ``needs``:   subset of {"pool", "logits", "samples", "generator", "real"} (what the context must hold);
-  ``defaults``: default parameters; ``data_kinds``: ("image", "vector");
+  ``defaults``: default parameters; ``data_kinds``: ("image", "vector"); ``extractors``: optional, the
+               feature extractors it is defined on (CMMD: CLIP only) — on any other it does not apply;
   ``prepare``: optional ``prepare(ctx: PrepareContext) -> {cache key: value}`` (a :class:`~ganbench.registry.Lazy`),
                run once per evaluator: a metric owns its cached real side (FID's factorisation), found
                in ``MetricContext.cache``.
@@ -38,6 +39,7 @@ class MetricContext:
     device: torch.device = torch.device("cpu")
     seed: int = 0
     cache: dict[str, Any] = field(default_factory=dict)  # per-evaluation memo shared by metrics
+    extractor: str | None = None  # the feature extractor's identity (network + weights), e.g. "clip-vit-b-32@…"
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,10 @@ def _figures(frame, runs, scores, table, curves_k, curves_h, pairs, directory: P
         add("quality", F.mode_coverage_figure(canvas, quality, runs,
                                               S.n_modes_by_panel(runs, style.panels, centres)),
             "mode coverage", "no mode metrics (2D mixtures only)")
+        if frame["metric"].isin(["fd_inf"]).any():
+            extrapolated = values_at_score(frame, scores, ["fd_inf", "fd_inf_slope"])
+            add("quality", F.fid_vs_n_figure(canvas, extrapolated, runs),
+                "FID against N", "no run has both fd_inf and its slope")
         best_png = S.best_with_file(scores, "samples")
         best_2d = S.best_with_file(scores, "samples_2d")
         for panel in style.panels:

@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from ganbench.report.style import FigureFile, Style, incomplete_note, panel_grid, save_figure
 from ganbench.report.views import format_p, metric_label
 
-__all__ = ["Canvas", "budget_figure", "distribution_figure", "precision_recall_figure",
+__all__ = ["Canvas", "budget_figure", "distribution_figure", "fid_vs_n_figure", "precision_recall_figure",
            "training_curves_figure", "mode_coverage_figure", "pvalue_heatmap_figure"]
 
 
@@ -352,3 +352,45 @@ def pvalue_heatmap_figure(canvas: Canvas, pairs: pd.DataFrame) -> FigureFile | N
     caption = (f"Two-sided Mann–Whitney U on {canvas.label} between each pair of models "
                f"(sample: {sample}), Holm-adjusted per dataset; dark = small p.")
     return canvas.save(fig, "pairwise_pvalues", "Pairwise tests (p-values)", caption)
+
+
+def fid_vs_n_figure(canvas: Canvas, frame: pd.DataFrame, runs: pd.DataFrame) -> FigureFile | None:
+    """FID against the number of generated samples N, FID_N ≈ FD∞ + slope / N, per model (its best-scoring
+    run's ``fd_inf`` and ``fd_inf_slope`` at the scored checkpoint), from N/10 to 100× the n it was measured at.
+
+    Why: FID's bias depends on N *and* on the generator, so FIDs at different N are not comparable and two
+    models can swap places as N grows; the dashed lines are FD∞, where every curve ends."""
+    need = ("fd_inf", "fd_inf_slope")
+    if not all(c in frame.columns for c in need):
+        return None
+    data = frame[frame["fd_inf"].notna() & frame["fd_inf_slope"].notna() & frame["n_gen"].notna()]
+    if data.empty:
+        return None
+    up = data["higher_is_better"].astype(object).fillna(False).astype(bool).to_numpy() \
+        if "higher_is_better" in data.columns else np.zeros(len(data), dtype=bool)
+    order = np.where(up, -1.0, 1.0) * data["score"].to_numpy(dtype=float)
+    best = data.assign(_order=order).sort_values("_order", na_position="last", kind="stable") \
+        .drop_duplicates(["panel", "model"])
+    panels = canvas.panels(best)
+    fig, axes = panel_grid(len(panels))
+    for ax, panel in zip(axes, panels):
+        sub = best[best["panel"] == panel].assign(model=lambda f: f["model"].astype(str))
+        for model in canvas.style.present(sub["model"]):
+            row = sub[sub["model"] == model].iloc[0]
+            n_gen = float(row["n_gen"])
+            n = np.geomspace(max(n_gen / 10.0, 2.0), 100.0 * n_gen, 80)
+            color = canvas.style.colors[model]
+            ax.plot(n, row["fd_inf"] + row["fd_inf_slope"] / n, color=color, lw=1.6)
+            ax.axhline(row["fd_inf"], color=color, lw=0.9, ls="--")
+            ax.plot([n_gen], [row["fd_inf"] + row["fd_inf_slope"] / n_gen], "o", color=color, ms=5)
+        ax.set_xscale("log")
+        _plain_log_ticks(ax)
+        ax.set_title(panel, fontsize=10)
+        ax.set_xlabel("generated samples N")
+        ax.set_ylabel("FID_N (fitted)")
+    canvas.legend(fig, best["model"].unique())
+    caption = ("FID as a function of the number of generated samples, FID_N ≈ FD∞ + slope/N (Chong & Forsyth "
+               "2020), for each model's best run at its scored checkpoint: dots at the n it was evaluated with, "
+               "dashed lines at FD∞. Curves that cross mean the two models' FID ranking depends on N.")
+    notes = [incomplete_note(runs[runs["run_id"].isin(best["run_id"])])]
+    return canvas.save(fig, "fid_vs_n", "FID against the number of samples", caption, notes)

@@ -22,6 +22,7 @@ NEEDS_BOTH = {
     "prdc": ({"k": 3}, "prdc needs generated and real pool features"),
     "knn": ({}, "knn needs generated and real pool features"),
     "fd_inf": ({"points": 3}, "fd_inf needs generated and real pool features"),
+    "cmmd": ({}, "cmmd needs generated and real pool features"),
     "prc": ({"k": 3}, None),  # two messages, one per missing side
 }
 

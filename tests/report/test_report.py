@@ -367,3 +367,20 @@ def test_wide_panels_wrap_into_rows_within_the_page_width():
     assert len({ax.get_subplotspec().rowspan.start for ax in axes}) == 3
     fig, axes = panel_grid(3, width=4.3)
     assert len({ax.get_subplotspec().rowspan.start for ax in axes}) == 1 and fig.get_figwidth() <= MAX_WIDTH
+
+
+def test_fid_against_n_is_drawn_from_fd_inf_and_its_slope(tmp_path):
+    """Runs that computed FD∞: one curve FD∞ + slope / N per model, through the FID measured at its n."""
+    recs = []
+    for model, (inf, slope) in (("NS GAN", (10.0, 20_000.0)), ("WGAN", (14.0, 2_000.0))):
+        for seed in range(3):
+            values = {"fid": inf + slope / 2500 + seed, "fd_inf": inf + seed, "fd_inf_slope": slope}
+            recs.append(make_record(dataset="digits", model=model, phase="seeds", seed=seed,
+                                    history=[(100, values)]))
+    build(frame.records_to_frame(recs), tmp_path, title="fd", **FAST)
+    assert (tmp_path / "figures" / "fid_vs_n.png").is_file()
+    assert_page_references_every_figure(tmp_path)
+    assert "FID against the number of samples" in (tmp_path / "index.html").read_text()
+    without = frame.records_to_frame([make_record(dataset="digits", model="NS GAN", history=[(100, {"fid": 3.0})])])
+    build(without, tmp_path / "none", title="no fd", **FAST)
+    assert not (tmp_path / "none" / "figures" / "fid_vs_n.png").exists()

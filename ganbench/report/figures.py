@@ -18,7 +18,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from ganbench.report.style import FigureFile, Style, incomplete_note, panel_grid, save_figure
+from ganbench.report.style import FigureFile, Style, best_per_model, incomplete_note, panel_grid, save_figure
 from ganbench.report.views import format_p, metric_label
 
 __all__ = ["Canvas", "budget_figure", "distribution_figure", "fid_vs_n_figure", "precision_recall_figure",
@@ -366,11 +366,7 @@ def fid_vs_n_figure(canvas: Canvas, frame: pd.DataFrame, runs: pd.DataFrame) -> 
     data = frame[frame["fd_inf"].notna() & frame["fd_inf_slope"].notna() & frame["n_gen"].notna()]
     if data.empty:
         return None
-    up = data["higher_is_better"].astype(object).fillna(False).astype(bool).to_numpy() \
-        if "higher_is_better" in data.columns else np.zeros(len(data), dtype=bool)
-    order = np.where(up, -1.0, 1.0) * data["score"].to_numpy(dtype=float)
-    best = data.assign(_order=order).sort_values("_order", na_position="last", kind="stable") \
-        .drop_duplicates(["panel", "model"])
+    best = best_per_model(data)
     panels = canvas.panels(best)
     fig, axes = panel_grid(len(panels))
     for ax, panel in zip(axes, panels):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.report.figures import Canvas
-from ganbench.report.style import FigureFile, slug
+from ganbench.report.style import FigureFile, best_per_model, slug
 
 __all__ = ["best_with_file", "sample_grid_figure", "scatter_2d_figure", "mode_centres"]
 
@@ -27,13 +27,7 @@ def best_with_file(scores: pd.DataFrame, column: str) -> pd.DataFrame:
     paths = scores[column].astype(object)
     exists = np.array([isinstance(p, str) and Path(p).is_file() for p in paths], dtype=bool)
     with_file = scores[exists]
-    if with_file.empty:
-        return with_file
-    up = with_file["higher_is_better"].astype(object).fillna(False).astype(bool).to_numpy() \
-        if "higher_is_better" in with_file.columns else np.zeros(len(with_file), dtype=bool)
-    ordered = with_file.assign(_order=np.where(up, -1.0, 1.0) * with_file["score"].to_numpy(dtype=float)) \
-        .sort_values("_order", na_position="last", kind="stable").drop(columns="_order")
-    return ordered.drop_duplicates(["panel", "model"]).reset_index(drop=True)
+    return with_file if with_file.empty else best_per_model(with_file)
 
 
 def _grid(canvas: Canvas, n: int, size: float):

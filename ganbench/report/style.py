@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
@@ -18,7 +19,7 @@ from matplotlib.lines import Line2D
 
 from ganbench.results.names import model_order
 
-__all__ = ["Style", "make_style", "add_panel", "panel_grid", "slug", "incomplete_note",
+__all__ = ["Style", "make_style", "add_panel", "best_per_model", "panel_grid", "slug", "incomplete_note",
            "FigureFile", "save_figure"]
 
 
@@ -54,6 +55,16 @@ def add_panel(frame: pd.DataFrame, multi_suite: bool) -> pd.DataFrame:
     out = frame.copy()  # also defragments a frame built column by column (pandas warns on assign)
     out["panel"] = panel.to_numpy()
     return out
+
+
+def best_per_model(scores: pd.DataFrame) -> pd.DataFrame:
+    """The best-scoring row per (panel, model), each in the direction its metric improves (the row's
+    ``higher_is_better``: its panel's headline); unscored rows last, ties to the first."""
+    up = scores["higher_is_better"].astype(object).fillna(False).astype(bool).to_numpy() \
+        if "higher_is_better" in scores.columns else np.zeros(len(scores), dtype=bool)
+    order = np.where(up, -1.0, 1.0) * scores["score"].to_numpy(dtype=float)
+    ordered = scores.assign(_order=order).sort_values("_order", na_position="last", kind="stable")
+    return ordered.drop(columns="_order").drop_duplicates(["panel", "model"]).reset_index(drop=True)
 
 
 def make_style(runs: pd.DataFrame) -> Style:

@@ -384,3 +384,16 @@ def test_fid_against_n_is_drawn_from_fd_inf_and_its_slope(tmp_path):
     without = frame.records_to_frame([make_record(dataset="digits", model="NS GAN", history=[(100, {"fid": 3.0})])])
     build(without, tmp_path / "none", title="no fd", **FAST)
     assert not (tmp_path / "none" / "figures" / "fid_vs_n.png").exists()
+
+
+def test_best_per_model_follows_each_rows_direction():
+    """One panel ranked by FID (lower), one by polygon F1 (higher); unscored runs only when nothing else."""
+    from ganbench.report.style import best_per_model
+
+    scores = pd.DataFrame({"panel": ["a", "a", "a", "b", "b", "b"], "model": ["m"] * 6,
+                           "run_id": list("123456"), "score": [5.0, 2.0, np.nan, 0.4, 0.9, np.nan],
+                           "higher_is_better": [False, False, False, True, True, True]})
+    best = best_per_model(scores)
+    assert sorted(zip(best["panel"], best["run_id"])) == [("a", "2"), ("b", "5")]
+    only_unscored = scores[scores["score"].isna()]
+    assert len(best_per_model(only_unscored)) == 2

@@ -36,6 +36,33 @@ KINDS.add("gan", "gan", uses_loss=True,
 KINDS.add("vae", "vae", uses_loss=False,
           description="VAE (Kingma & Welling), the study's baseline: encoder + decoder, the ELBO of compare_gan v1.0.")
 
+# ---------------------------------------------------------------- conditioning (ganbench/conditioning.py)
+# How (and whether) a GAN is told what to generate; orthogonal to its loss and architecture. needs_labels:
+# it needs the data's class labels; provides: what its samples carry for the metrics ("labels" asked of G,
+# or InfoGAN's "codes"); params: its own hyperparameters with their defaults (scope "conditioning").
+
+CONDITIONINGS: Registry[Any] = Registry("conditioning")
+CONDITIONINGS.declare("none", "ganbench.conditioning:Unconditional", needs_labels=False, provides=(), params={},
+                      description="Unconditional: G(z), D(x) (every model of the study).")
+CONDITIONINGS.declare("cgan", "ganbench.conditioning:ConcatConditioning", aliases=("conditional",),
+                      needs_labels=True, provides=("labels",), params={},
+                      description="CGAN (Mirza & Osindero 2014): one-hot y concatenated to z (an embedding by G's "
+                                  "first layer) and to D's input (label maps on images).")
+CONDITIONINGS.declare("acgan", "ganbench.conditioning:AuxiliaryClassifier", aliases=("ac_gan", "ac-gan"),
+                      needs_labels=True, provides=("labels",), params={"aux_weight": 1.0},
+                      description="AC-GAN (Odena et al. 2017): y concatenated to z; D's trunk also classifies, both "
+                                  "players add aux_weight × its cross-entropy (D on real and generated samples, G on "
+                                  "generated).")
+CONDITIONINGS.declare("projection", "ganbench.conditioning:Projection", aliases=("proj", "cbn"),
+                      needs_labels=True, provides=("labels",), params={},
+                      description="Projection D + conditional BN (Miyato & Koyama 2018): D adds ⟨embed(y), φ(x)⟩; "
+                                  "G's batch norms take a per-class scale and shift.")
+CONDITIONINGS.declare("infogan", "ganbench.conditioning:InfoGan", needs_labels=False, provides=("codes",),
+                      params={"info_weight": 1.0, "info_cat": 10, "info_cont": 2},
+                      description="InfoGAN (Chen et al. 2016): no labels; G(z, c) with a categorical code of info_cat "
+                                  "values and info_cont U(−1, 1) codes, a Q head on D's trunk, info_weight × the "
+                                  "mutual-information bound for G and Q.")
+
 # ---------------------------------------------------------------- losses (ganbench/losses.py)
 # params: the loss's own hyperparameters with their defaults (build_loss passes them to the class);
 # default_penalty: the penalty a model uses unless it names one; revision: see ganbench/revisions.py.
@@ -57,7 +84,7 @@ LOSSES.declare("dragan", "ganbench.losses:Dragan", params={}, default_penalty="d
 LOSSES.declare("hinge", "ganbench.losses:Hinge", params={}, default_penalty="none",
                description="Hinge loss (SNGAN/BigGAN): E relu(1 − D(x)) + E relu(1 + D(x̂)); G: −E D(x̂).")
 LOSSES.declare("began", "ganbench.losses:Began", params={"gamma": 0.75, "lambda_k": 1e-3, "clip_k": False},
-               default_penalty="none", revision=2,
+               default_penalty="none", revision=2, d_output="reconstruction",
                description="BEGAN (Berthelot et al.): autoencoder D, L_D = L(x) − k_t L(x̂), k_t equilibrium control.")
 
 # ---------------------------------------------------------------- penalties (ganbench/penalties.py)
@@ -100,17 +127,36 @@ ARCHS.declare("resnet", "ganbench.nets.resnet:RESNET", data_kinds=("image",), hp
 # kind: "image" or "vector"; source: embedded (no files), torchvision (files under the data root) or
 # folder; params: every parameter the factory accepts, with its default (data/params.merged); headline: the
 # metric key the report ranks the dataset's runs by unless a suite or the reader says otherwise
-# (ganbench/results/headline.py): what a researcher reads first for that kind of data.
+# (ganbench/results/headline.py): what a researcher reads first for that kind of data; classes: how many
+# classes its labels have (what conditioning needs; 0: unlabelled), a number or a function of its parameters,
+# or None when only its files tell (an image folder with or without class subfolders).
+
+
+def _polygon_classes(params: Any) -> int:
+    """Polygons are labelled by vertex count when they mix counts (``vertices: [3, 4, 5]``)."""
+    vertices = (params or {}).get("vertices", 3)
+    return len(set(vertices)) if isinstance(vertices, (list, tuple)) and len(set(vertices)) > 1 else 0
+
+
+def _ring_classes(params: Any) -> int:
+    return int(params.get("modes", 8))
+
+
+def _grid_classes(params: Any) -> int:
+    return int(params.get("side", 5)) ** 2
+
 
 DATASETS: Registry[DatasetFactory] = Registry("dataset")
 DATASETS.declare("ring", "ganbench.data.mixtures:ring", kind="vector", source="embedded", headline="mode_tv",
+                 classes=_ring_classes,
                  params={"modes": 8, "radius": 1.0, "sigma": 0.01, "n_train": 100_000, "n_test": 10_000, "seed": 0},
                  description="8 Gaussians (σ 0.01) evenly on a circle of radius 1 (VEEGAN/PacGAN ring)")
 DATASETS.declare("grid", "ganbench.data.mixtures:grid", kind="vector", source="embedded", headline="mode_tv",
+                 classes=_grid_classes,
                  params={"side": 5, "spacing": 2.0, "sigma": 0.05, "n_train": 100_000, "n_test": 10_000, "seed": 0},
                  description="25 Gaussians (σ 0.05) on the lattice {−4,−2,0,2,4}² (VEEGAN/PacGAN grid)")
 DATASETS.declare("polygons", "ganbench.data.polygons:convex_polygons", aliases=("triangles",), kind="image",
-                 source="embedded", headline="polygon_f1",
+                 source="embedded", headline="polygon_f1", classes=_polygon_classes,
                  params={"vertices": 3,
                          "variant": "lucic2018",  # the study's data; "ellipse" is ganbench's earlier generator
                          "n_train": 60_000, "n_test": 10_000, "n_holdout": 10_000, "seed": 0},
@@ -118,22 +164,23 @@ DATASETS.declare("polygons", "ganbench.data.polygons:convex_polygons", aliases=(
                              "vertices: a count, or a list to mix counts as classes; variant: lucic2018 "
                              "(the study's notebook) or ellipse (ganbench's earlier generator)")
 DATASETS.declare("digits", "ganbench.data.digits:digits", kind="image", headline="fid", source="embedded",
-                 params={"size": 8, "n_test": 300, "seed": 0},
+                 classes=10, params={"size": 8, "n_test": 300, "seed": 0},
                  description="scikit-learn's 1,797 8×8 handwritten digits (no download), optionally upsampled")
 DATASETS.declare("mnist", "ganbench.data.torchvision_sets:mnist", kind="image", headline="fid", source="torchvision",
-                 params={},
+                 classes=10, params={},
                  description="MNIST handwritten digits, 28×28×1, 60k train / 10k test")
 DATASETS.declare("fashion_mnist", "ganbench.data.torchvision_sets:fashion_mnist", aliases=("fashion-mnist",),
-                 kind="image", headline="fid", source="torchvision", params={},
+                 kind="image", headline="fid", source="torchvision", params={}, classes=10,
                  description="Fashion-MNIST clothing images, 28×28×1, 60k train / 10k test")
 DATASETS.declare("cifar10", "ganbench.data.torchvision_sets:cifar10", aliases=("cifar-10",), kind="image",
-                 headline="fid", source="torchvision", params={},
+                 headline="fid", source="torchvision", params={}, classes=10,
                  description="CIFAR-10 natural images, 32×32×3, 50k train / 10k test")
 DATASETS.declare("celeba", "ganbench.data.torchvision_sets:celeba", kind="image", headline="fid", source="torchvision",
+                 classes=0,
                  params={"size": 64, "crop": 160, "cache": True},
                  description="CelebA aligned faces, centre crop 160 resized to 64×64×3 (as the study)")
 DATASETS.declare("image_folder", "ganbench.data.torchvision_sets:image_folder", kind="image", headline="fid",
-                 source="folder",
+                 source="folder", classes=None,
                  params={"path": None, "size": 64, "channels": 3, "test_fraction": 0.1, "seed": 0, "cache": True},
                  description="Your own images: a flat folder or class subfolders, centre-cropped and resized")
 
@@ -273,6 +320,48 @@ METRICS.declare(
                 "number of distinct samples (Friedman & Dieng 2023, as dgm-eval).",
 )
 METRICS.declare(
+    "label_consistency", "ganbench.metrics.conditional:compute_label_consistency",
+    outputs={"label_consistency": True},
+    ranges={"label_consistency": (0.0, 1.0)},
+    needs=("labels", "classifier"),
+    defaults={},
+    data_kinds=("image", "vector"),
+    description=("Label consistency: the share of samples of a conditional G that the dataset's domain classifier "
+                 "assigns to the label G was given (1/classes for labels G ignores)."),
+)
+METRICS.declare(
+    "intra_fid", "ganbench.metrics.conditional:compute_intra_fid",
+    outputs={"intra_fid": False, "intra_fid_worst": False},
+    ranges={"intra_fid": (0.0, math.inf), "intra_fid_worst": (0.0, math.inf)},
+    needs=("labels", "pool", "real", "real_labels"),
+    defaults={},
+    data_kinds=("image", "vector"),
+    description=("Intra-class FID (Miyato & Koyama 2018): FID between the generated and real samples of each class, "
+                 "averaged over classes (intra_fid) and at the worst class (intra_fid_worst)."),
+)
+METRICS.declare(
+    "cas", "ganbench.metrics.conditional:compute_cas",
+    outputs={"cas": True, "cas_real": True},
+    ranges={"cas": (0.0, 1.0), "cas_real": (0.0, 1.0)},
+    needs=("labels", "samples"),
+    defaults={},
+    data_kinds=("image", "vector"),
+    description=("Classification Accuracy Score (Ravuri & Vinyals 2019): the domain classifier's recipe trained on "
+                 "the labelled samples, its accuracy on the real test split; cas_real: trained on as many real "
+                 "train samples (the ceiling)."),
+)
+METRICS.declare(
+    "code_fidelity", "ganbench.metrics.conditional:compute_code_fidelity",
+    outputs={"code_accuracy": True, "code_nmi": True},
+    ranges={"code_accuracy": (0.0, 1.0), "code_nmi": (0.0, 1.0)},
+    needs=("codes", "classifier"),
+    defaults={},
+    data_kinds=("image", "vector"),
+    description=("InfoGAN code fidelity: the categorical code as a classifier of the samples' classes (by the domain "
+                 "classifier), accuracy under the best one-to-one code–class matching (Hungarian), and their "
+                 "normalised mutual information."),
+)
+METRICS.declare(
     "polygon_pr", "ganbench.metrics.polygon_pr:polygon_pr",
     outputs={"polygon_precision": True, "polygon_recall": True, "polygon_f1": True,
              "polygon_precision_se": False, "polygon_recall_se": False},
@@ -295,8 +384,13 @@ METRICS.declare(
 )
 
 
+#: the metrics of the report's conditioning table, in reading order
+CONDITIONING_METRICS = ("label_consistency", "intra_fid", "cas", "code_fidelity")
+
+
 def registries() -> dict[str, Registry]:
     """Section name → registry, in the order ``ganbench ls`` shows them (nothing is imported)."""
-    return {"kinds": KINDS, "losses": LOSSES, "penalties": PENALTIES, "architectures": ARCHS, "datasets": DATASETS,
+    return {"kinds": KINDS, "conditioning": CONDITIONINGS, "losses": LOSSES, "penalties": PENALTIES,
+            "architectures": ARCHS, "datasets": DATASETS,
             "extractors": EXTRACTORS, "metrics": METRICS, "hparams": HPARAMS}
 

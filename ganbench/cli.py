@@ -25,7 +25,8 @@ WORKERS = typer.Option("auto", "--workers", "-w",
                             "or a number. Ignored with --executor ray: the cluster's resources decide.")
 OFFLINE = typer.Option(False, "--offline", help="Never fetch a missing weights file (else it is downloaded from "
                                                 "its published URL and its SHA-256 checked); same as GANBENCH_OFFLINE=1.")
-SUITE_HELP = "Suite: a YAML file, or the name of a shipped suite (`ganbench ls suites`: default, ci, lucic)."
+SUITE_HELP = ("Suite: a YAML file, or the name of a shipped suite (`ganbench ls suites`: default, conditional, zoo, "
+              "ci, lucic, ...).")
 THREADS = typer.Option(None, "--threads", min=1,
                        help="torch threads per run. Default on CPU: 1 (the study's small nets run fastest as many "
                             "1-thread runs, and a multi-thread run stalls when another process is busy); on a GPU: "
@@ -158,10 +159,11 @@ def status(target: Path = typer.Argument(..., help="A suite (YAML file or shippe
 
 
 @app.command("ls")
-def ls(section: Optional[str] = typer.Argument(None, help="One of: kinds, losses, penalties, architectures, datasets, "
-                                                          "extractors, metrics, hparams, suites.")) -> None:
-    """What is registered: model kinds (GAN, VAE), losses, penalties, architectures, datasets, feature extractors,
-    metrics, hyperparameters, and the shipped suites."""
+def ls(section: Optional[str] = typer.Argument(None, help="One of: kinds, conditioning, losses, penalties, "
+                                                          "architectures, datasets, extractors, metrics, hparams, "
+                                                          "suites.")) -> None:
+    """What is registered: model kinds (GAN, VAE), conditioning (CGAN, AC-GAN, projection, InfoGAN), losses,
+    penalties, architectures, datasets, feature extractors, metrics, hyperparameters, and the shipped suites."""
     from ganbench.catalog import registries
 
     if section in ("suites", "suite"):
@@ -170,6 +172,7 @@ def ls(section: Optional[str] = typer.Argument(None, help="One of: kinds, losses
     regs = registries()
     if section is not None:
         aliases = {"kind": "kinds", "models": "kinds", "archs": "architectures", "arch": "architectures",
+                   "conditionings": "conditioning", "cond": "conditioning",
                    "loss": "losses", "dataset": "datasets",
                    "metric": "metrics", "extractor": "extractors", "penalty": "penalties", "hparam": "hparams"}
         key = aliases.get(section, section)

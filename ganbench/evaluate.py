@@ -23,6 +23,7 @@ from ganbench.metrics import METRICS, MetricContext, PrepareContext
 from ganbench.specs import EvalProtocol
 
 SAMPLE_BATCH = 500  # generated samples per forward pass
+GRID_COLUMNS = 8  # latents per row of a conditional G's class grid
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,17 @@ class Evaluator:
         self.extractor = build_extractor(protocol.extractor, ExtractorContext(
             dataset, self.device, Path(cache_dir), protocol.extractor_options, seed))
         self.real = real_features(self.extractor, dataset, protocol.split, protocol.n_real, Path(cache_dir), seed=seed)
-        self.real_samples = None
-        if "real_samples" in needs:  # the very samples whose features are cached
+        self.real_samples = self.real_labels = None
+        if needs & {"real_samples", "real_labels"}:  # the very samples whose features are cached
             split = dataset.split(protocol.split)
-            self.real_samples = split.get(real_indices(split, protocol.n_real, seed))
+            index = real_indices(split, protocol.n_real, seed)
+            self.real_samples = split.get(index) if "real_samples" in needs else None
+            self.real_labels = split.labels[index] if split.labels is not None else None
+        # the dataset's domain classifier, which labels generated samples (label consistency, code fidelity)
+        self.classifier = None
+        if "classifier" in needs:
+            self.classifier = self.extractor if protocol.extractor == "domain" and not protocol.extractor_options \
+                else build_extractor("domain", ExtractorContext(dataset, self.device, Path(cache_dir), {}, seed))
         self.cache: dict[str, Any] = {}
         real = real_key(self.extractor, dataset, protocol.split, protocol.n_real, seed)
         prepare = PrepareContext(
@@ -64,10 +72,14 @@ class Evaluator:
     @property
     def record(self) -> dict[str, Any]:
         """The protocol stored next to every number."""
-        return {"extractor": self.protocol.extractor, "identity": self.extractor.identity,
-                "pool_layer": self.extractor.pool_layer, "logits_layer": self.extractor.logits_layer,
-                "real_split": self.protocol.split, "n_real": len(self.real), "n_gen": self.protocol.n_gen,
-                "metrics": list(self.protocol.metrics)}
+        out = {"extractor": self.protocol.extractor, "identity": self.extractor.identity,
+               "pool_layer": self.extractor.pool_layer, "logits_layer": self.extractor.logits_layer,
+               "real_split": self.protocol.split, "n_real": len(self.real), "n_gen": self.protocol.n_gen,
+               "metrics": list(self.protocol.metrics)}
+        if self.classifier is not None:
+            out["classifier"] = {"identity": self.classifier.identity,
+                                 "test_accuracy": getattr(self.classifier, "test_accuracy", None)}
+        return out
 
     @property
     def directions(self) -> dict[str, bool]:
@@ -77,20 +89,52 @@ class Evaluator:
 
     def samples(self, generator: nn.Module, sample_latent: Callable[..., Tensor], step: int) -> Tensor:
         """``n_gen`` samples from a frozen copy of G in inference mode, from a generator seeded by (run, step)."""
+        return self.labelled_samples(generator, sample_latent, step)[0]
+
+    def labelled_samples(self, generator: nn.Module, sample_latent: Callable[..., Tensor],
+                         step: int) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """The samples of :meth:`samples`, with the labels a conditional G was given and InfoGAN's categorical
+        codes (None when the latent sampler carries none: ``ganbench.conditioning.LatentSampler``)."""
         g = torch.Generator(device=self.device).manual_seed(_seed(self.run_seed, step))
+        parts: list[Tensor] = []
+        labels: list[Tensor] = []
+        codes: list[Tensor] = []
+        read_labels, read_codes = getattr(sample_latent, "labels", None), getattr(sample_latent, "codes", None)
         with torch.no_grad():
-            parts = [generator(sample_latent(min(SAMPLE_BATCH, self.protocol.n_gen - i), generator=g)).cpu()
-                     for i in range(0, self.protocol.n_gen, SAMPLE_BATCH)]
-        return torch.cat(parts)
+            for i in range(0, self.protocol.n_gen, SAMPLE_BATCH):
+                latent = sample_latent(min(SAMPLE_BATCH, self.protocol.n_gen - i), generator=g)
+                parts.append(generator(latent).cpu())
+                for read, out in ((read_labels, labels), (read_codes, codes)):
+                    value = read(latent) if read is not None else None
+                    if value is not None:
+                        out.append(value.cpu())
+        return torch.cat(parts), torch.cat(labels) if labels else None, torch.cat(codes) if codes else None
+
+    def class_grid(self, generator: nn.Module, sample_latent: Callable[..., Tensor],
+                   columns: int = GRID_COLUMNS) -> Tensor | None:
+        """One row per class (a conditional G) or per categorical code value (InfoGAN, its continuous codes at
+        0), the same ``columns`` latents z down each column; None for a G that takes neither."""
+        grid_latent = getattr(sample_latent, "grid_latent", None)
+        g = torch.Generator(device=self.device).manual_seed(_seed(self.run_seed, "class grid"))
+        latent = grid_latent(columns, generator=g) if grid_latent is not None else None
+        if latent is None:
+            return None
+        with torch.no_grad():
+            return copy.deepcopy(generator).eval()(latent).cpu()
 
     def __call__(self, generator: nn.Module, sample_latent: Callable[..., Tensor], step: int) -> Evaluation:
         frozen_g = copy.deepcopy(generator).eval().requires_grad_(False)
-        samples = self.samples(frozen_g, sample_latent, step)
+        samples, labels, codes = self.labelled_samples(frozen_g, sample_latent, step)
         gen = self.extractor(samples)
+        predicted = None
+        if self.classifier is not None:
+            logits = gen.logits if self.classifier is self.extractor else self.classifier(samples).logits
+            predicted = logits.argmax(axis=1)
         ctx = MetricContext(dataset=self.dataset, samples=samples, gen=gen, real=self.real,
                             real_samples=self.real_samples, generator=frozen_g, sample_latent=sample_latent,
                             device=self.device, seed=_seed(self.run_seed, step, "metrics"), cache=self.cache,
-                            extractor=self.extractor.identity)
+                            extractor=self.extractor.identity, gen_labels=labels, gen_codes=codes,
+                            gen_predicted=predicted, real_labels=self.real_labels)
         out: dict[str, float] = {}
         for name in self.protocol.metrics:
             params = {**METRICS.meta(name).get("defaults", {}), **dict(self.protocol.metric_options.get(name, {}))}

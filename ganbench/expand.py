@@ -16,8 +16,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ganbench.hparams import applies, defaults_for
-from ganbench.specs import (Budget, DatasetEntry, Distribution, ModelEntry, ModelSpec, Phase, RunSpec, SuiteSpec,
-                            frozen)
+from ganbench.specs import (Budget, DatasetEntry, Distribution, EvalProtocol, ModelEntry, ModelSpec, Phase, RunSpec,
+                            SuiteSpec, frozen)
 
 BestLookup = Callable[[str, str, str, str], "Mapping[str, Any] | None"]
 """(phase, dataset, model name, metric) → the hyperparameters of that phase's best run, if known."""
@@ -43,24 +43,26 @@ class Expansion:
 def search_space(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry) -> dict[str, Any]:
     """Merged search space for one (phase, dataset, model): suite < phase < dataset < model < the phase's
     overrides for that model; applicable keys only."""
-    from ganbench.catalog import LOSSES
+    from ganbench.catalog import CONDITIONINGS, LOSSES
 
     loss_params = tuple(LOSSES.meta(model.loss)["params"]) if model.loss else ()
+    cond_params = tuple(CONDITIONINGS.meta(model.conditioning)["params"])
     merged = {**spec.hparams, **phase.hparams, **dataset.hparams, **model.hparams,
               **phase.model_hparams.get(model.name, {})}
-    return {k: v for k, v in merged.items() if applies(k, model.kind, loss_params, model.penalty)}
+    return {k: v for k, v in merged.items() if applies(k, model.kind, loss_params, model.penalty, cond_params)}
 
 
 def _base(model: ModelEntry, data_kind: str) -> dict[str, Any]:
     """Every applicable hyperparameter at its default: the registry's, the loss's own, then the
     architecture's (e.g. no norm in the MLP's D)."""
-    from ganbench.catalog import ARCHS, LOSSES
+    from ganbench.catalog import ARCHS, CONDITIONINGS, LOSSES
 
+    own = dict(CONDITIONINGS.meta(model.conditioning)["params"])
     if model.loss is None:
-        values = defaults_for(model.kind, (), model.penalty)
+        values = defaults_for(model.kind, (), model.penalty, conditioning_defaults=own)
     else:
         meta = LOSSES.meta(model.loss)
-        values = defaults_for(model.kind, tuple(meta["params"]), model.penalty, dict(meta["params"]))
+        values = defaults_for(model.kind, tuple(meta["params"]), model.penalty, dict(meta["params"]), own)
     arch_defaults = ARCHS.meta(model.arch[data_kind])["hparam_defaults"]
     values.update({k: v for k, v in arch_defaults.items() if k in values})
     return values
@@ -109,11 +111,23 @@ def _run(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry
          setting: int, seed: int) -> RunSpec:
     from ganbench.revisions import revisions
 
-    model_spec = ModelSpec(model.name, model.kind, model.loss, model.arch[dataset.kind], model.penalty)
+    model_spec = ModelSpec(model.name, model.kind, model.loss, model.arch[dataset.kind], model.penalty,
+                           model.conditioning)
     code = revisions(model.kind, model.loss, model_spec.arch, model.penalty, dataset.name)
     return RunSpec(spec.name, phase.name, dataset.name, dataset.params, model_spec, frozen(hparams), setting, seed,
-                   dataset.budget, dataset.evaluation, frozen(code), role="best_of" if phase.best_of else "search",
-                   headline=dataset.headline)
+                   dataset.budget, evaluation_for(dataset.evaluation, model.conditioning), frozen(code),
+                   role="best_of" if phase.best_of else "search", headline=dataset.headline)
+
+
+def evaluation_for(protocol: EvalProtocol, conditioning: str) -> EvalProtocol:
+    """The dataset's protocol less the metrics this model's samples cannot feed: label consistency needs the
+    labels a conditional G was given, code fidelity InfoGAN's codes; the unconditional metrics apply to all."""
+    from ganbench.catalog import CONDITIONINGS, METRICS
+
+    provides = set(CONDITIONINGS.meta(conditioning)["provides"])
+    wanted = {"labels", "codes"}
+    kept = tuple(m for m in protocol.metrics if set(METRICS.meta(m).get("needs", ())) & wanted <= provides)
+    return protocol if kept == protocol.metrics else replace(protocol, metrics=kept)
 
 
 def expand(spec: SuiteSpec, best: BestLookup | None = None) -> Expansion:

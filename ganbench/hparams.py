@@ -11,9 +11,9 @@ from typing import Any, Callable
 
 from ganbench.registry import Registry
 
-#: Which models a hyperparameter applies to: every model, GANs only, models with a penalty,
-#: or models whose loss declares it among its own parameters.
-SCOPES = ("all", "gan", "penalty", "loss")
+#: Which models a hyperparameter applies to: every model, GANs only, models with a penalty, models whose
+#: loss declares it among its own parameters, or models whose conditioning does (AC-GAN's weight).
+SCOPES = ("all", "gan", "penalty", "loss", "conditioning")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,13 @@ _add("clip", float, None, "WGAN weight-clipping bound c.", scope="loss", low=0.0
 _add("gamma", float, None, "BEGAN diversity ratio γ.", scope="loss", low=0.0, high=1.0)
 _add("lambda_k", float, None, "BEGAN learning rate λ_k of the equilibrium term k_t.", scope="loss", low=0.0)
 _add("clip_k", bool, None, "BEGAN: clip k_t to [0, 1] as the BEGAN paper (the study does not).", scope="loss")
+# A conditioning's own parameters: their defaults are its registration (catalog CONDITIONINGS), stated there only.
+_add("aux_weight", float, None, "AC-GAN: weight of the auxiliary classifier's cross-entropy for both players.",
+     scope="conditioning", low=0.0)
+_add("info_weight", float, None, "InfoGAN: weight λ of the mutual-information bound for G and Q.",
+     scope="conditioning", low=0.0)
+_add("info_cat", int, None, "InfoGAN: values of the categorical code (0: none).", scope="conditioning", low=0)
+_add("info_cont", int, None, "InfoGAN: continuous U(−1, 1) codes.", scope="conditioning", low=0)
 _add("ema", float, 0.0, "Decay of an exponential moving average of G's weights used for evaluation (0 = off).",
      low=0.0, high=1.0, high_open=True)
 _add("instance_noise", float, 0.0, "Std of Gaussian noise added to D's inputs, annealed linearly to 0.",
@@ -83,8 +90,9 @@ _add("unroll_mode", str, "through", "How G's gradient treats the unrolled D: 'th
      "or 'first_order' (the look-ahead D held constant).", scope="gan", choices=("through", "first_order"))
 
 
-def applies(name: str, kind: str, loss_params: tuple[str, ...], penalty: str) -> bool:
-    """Whether hyperparameter ``name`` means anything for a model of this kind/loss/penalty."""
+def applies(name: str, kind: str, loss_params: tuple[str, ...], penalty: str,
+            conditioning_params: tuple[str, ...] = ()) -> bool:
+    """Whether hyperparameter ``name`` means anything for a model of this kind/loss/penalty/conditioning."""
     scope = HPARAMS.get(name).scope
     if scope == "all":
         return True
@@ -94,14 +102,19 @@ def applies(name: str, kind: str, loss_params: tuple[str, ...], penalty: str) ->
         return True
     if scope == "penalty":
         return penalty != "none"
+    if scope == "conditioning":
+        return name in conditioning_params
     return name in loss_params  # scope == "loss"
 
 
 def defaults_for(kind: str, loss_params: tuple[str, ...], penalty: str,
-                 loss_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Every applicable hyperparameter with its default (a loss's own default wins for its params)."""
-    values = {e.name: e.obj.default for e in HPARAMS if applies(e.name, kind, loss_params, penalty)}
-    values.update({k: v for k, v in (loss_defaults or {}).items() if k in values})
+                 loss_defaults: dict[str, Any] | None = None,
+                 conditioning_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every applicable hyperparameter with its default (a loss's or conditioning's own default wins for its
+    params)."""
+    own = dict(conditioning_defaults or {})
+    values = {e.name: e.obj.default for e in HPARAMS if applies(e.name, kind, loss_params, penalty, tuple(own))}
+    values.update({k: v for k, v in {**(loss_defaults or {}), **own}.items() if k in values})
     return values
 
 

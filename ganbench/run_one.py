@@ -71,7 +71,7 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
     import torch
 
     from ganbench.data import load_dataset
-    from ganbench.evaluate import Evaluator
+    from ganbench.evaluate import GRID_COLUMNS, Evaluator
     from ganbench.features.cache import default_cache_dir
     from ganbench.tensorboard import RunLog
     from ganbench.train import Checkpointing, train
@@ -96,9 +96,14 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
         samples_file = None
         if outcome.status == "done":
             samples = outcome.samples
-            if samples is None:  # resumed after its last evaluation: draw them as that evaluation did
-                samples = evaluator.samples(outcome.generator.eval(), outcome.sample_latent, spec.budget.steps)
-            samples_file = store.write_samples(spec, samples)
+            grid = evaluator.class_grid(outcome.generator, outcome.sample_latent) if dataset.info.kind == "image" \
+                else None
+            if grid is not None:  # a conditional G: one row per class, the same z down each column
+                samples_file = store.write_samples(spec, grid, columns=GRID_COLUMNS)
+            else:
+                if samples is None:  # resumed after its last evaluation: draw them as that evaluation did
+                    samples = evaluator.samples(outcome.generator.eval(), outcome.sample_latent, spec.budget.steps)
+                samples_file = store.write_samples(spec, samples)
         directions = evaluator.directions
         best, best_step = best_over(outcome.history, directions)
         final = outcome.history[-1].get("metrics", {}) if outcome.history else {}
@@ -108,7 +113,7 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
             status=outcome.status, diverged_at=outcome.diverged_at, diverged_cause=outcome.diverged_what,
             final=final, best=best, best_step=best_step, directions=directions,
             compute={**outcome.compute, "seconds": time.perf_counter() - tic, "device": str(device)},
-            protocol=evaluator.record, samples=samples_file,
+            protocol=_protocol(evaluator, outcome.sample_latent), samples=samples_file,
             mode_centres=tuple(tuple(float(v) for v in c) for c in centres) if centres is not None else None,
             ganbench_version=__version__)
         store.write_record(record)
@@ -125,6 +130,12 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
     finally:
         if log is not None:
             log.close()
+
+
+def _protocol(evaluator: Any, sample_latent: Any) -> dict[str, Any]:
+    """The evaluation protocol, with how a conditional G's labels (or InfoGAN's codes) were drawn."""
+    sampling = getattr(sample_latent, "label_sampling", None)
+    return {**evaluator.record, "label_sampling": sampling} if sampling else evaluator.record
 
 
 def _watched(evaluator, on_history, log):

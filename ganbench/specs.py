@@ -31,16 +31,20 @@ def thaw(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model of the comparison: a loss + an architecture (+ penalty), or the VAE baseline."""
+    """One model of the comparison: a loss + an architecture (+ penalty, + conditioning), or the VAE baseline."""
 
     name: str  # display name, e.g. "NS GAN"
     kind: str  # "gan" or "vae"
     loss: str | None  # registered loss (None for the VAE)
     arch: str  # resolved for the dataset's kind
     penalty: str = "none"
+    conditioning: str = "none"  # registered conditioning (ganbench/conditioning.py)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "loss": self.loss, "arch": self.arch, "penalty": self.penalty}
+        out = {"name": self.name, "kind": self.kind, "loss": self.loss, "arch": self.arch, "penalty": self.penalty}
+        if self.conditioning != "none":  # absent when unconditional: older specs hash exactly as before
+            out["conditioning"] = self.conditioning
+        return out
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,7 @@ class ModelEntry:
     penalty: str
     hparams: Mapping[str, Any]  # fixed values, grids (tuples) or Distributions
     defaults: Mapping[str, Any]  # author defaults: the setting used when a phase includes defaults
+    conditioning: str = "none"
 
 
 @dataclass(frozen=True)

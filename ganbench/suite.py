@@ -385,7 +385,7 @@ def _dataset(node: Any, path: str, budget: dict, evaluation: dict,
     hparams = _hparams(node.get("hparams"), f"{path}.hparams", errs)
     protocol = None
     if kind and all(ev.get(key) is not None for key in PROTOCOL_KEYS):
-        protocol = errs.attempt(_protocol, ev, name, kind, path)
+        protocol = errs.attempt(_protocol, ev, name, kind, path, dataset_labelled(name, params))
         if protocol is not None and not protocol.metrics:
             errs.add(SpecError(f"{path}.evaluation.metrics" if "evaluation" in node else "evaluation.metrics",
                                f"none of the metrics applies to dataset '{name}' ({kind} data, extractor "
@@ -430,7 +430,33 @@ def _datasets(node: Any, budget: dict, evaluation: dict, errs: Problems) -> tupl
     return entries, kinds
 
 
-def _protocol(ev: dict[str, Any], dataset: str, kind: str, path: str) -> EvalProtocol:
+def dataset_classes(name: str | None, params: Mapping[str, Any] | None) -> int | None:
+    """How many classes dataset ``name`` with ``params`` is labelled with, by its declaration (0: unlabelled;
+    None: only its files tell, as an image folder's class subfolders)."""
+    from ganbench.catalog import DATASETS
+
+    if not name:
+        return None
+    classes = DATASETS.meta(name).get("classes")
+    if not callable(classes):
+        return classes
+    try:
+        return int(classes(dict(params or {})))
+    except (TypeError, ValueError, OverflowError):  # a malformed parameter: the dataset's loader names it
+        return None
+
+
+def dataset_labelled(name: str | None, params: Mapping[str, Any] | None) -> bool | None:
+    """Whether the dataset carries class labels (None: only its files tell)."""
+    classes = dataset_classes(name, params)
+    return None if classes is None else classes >= 2
+
+
+#: what a metric may need that only labelled data gives (the real labels, a classifier of them)
+LABEL_NEEDS = frozenset({"labels", "real_labels", "classifier"})
+
+
+def _protocol(ev: dict[str, Any], dataset: str, kind: str, path: str, labelled: bool | None = None) -> EvalProtocol:
     """Resolve ``auto`` and keep only the metrics that apply to this dataset and extractor."""
     from ganbench.catalog import EXTRACTORS
 
@@ -441,16 +467,18 @@ def _protocol(ev: dict[str, Any], dataset: str, kind: str, path: str) -> EvalPro
     if kind not in ex_meta.get("data_kinds", ("image", "vector")):
         raise SpecError(f"{path}.evaluation.extractor" if path else "evaluation.extractor",
                         f"extractor '{extractor}' does not handle {kind} data of dataset '{dataset}'")
-    chosen = tuple(m for m in ev["metrics"] if metric_applies(m, dataset, kind, ex_meta, extractor))
+    chosen = tuple(m for m in ev["metrics"] if metric_applies(m, dataset, kind, ex_meta, extractor, labelled))
     return EvalProtocol(extractor, chosen, ev["n_gen"], ev["n_real"], ev["split"],
                         frozen(ev.get("extractor_options")), frozen(ev.get("metric_options")))
 
 
 def metric_applies(metric: str, dataset: str, kind: str, extractor_meta: Mapping[str, Any],
-                   extractor: str | None = None) -> bool:
+                   extractor: str | None = None, labelled: bool | None = None) -> bool:
     from ganbench.catalog import METRICS
 
     meta = METRICS.meta(metric)
+    if labelled is False and LABEL_NEEDS & set(meta.get("needs", ())):
+        return False
     if kind not in meta.get("data_kinds", ("image", "vector")):
         return False
     if meta.get("extractors") and extractor not in meta["extractors"]:
@@ -460,12 +488,12 @@ def metric_applies(metric: str, dataset: str, kind: str, extractor_meta: Mapping
     return not ("logits" in meta.get("needs", ()) and not extractor_meta.get("has_logits"))
 
 
-MODEL_KEYS = ("name", "kind", "loss", "arch", "penalty", "hparams", "defaults")
+MODEL_KEYS = ("name", "kind", "loss", "arch", "penalty", "conditioning", "hparams", "defaults")
 
 
-def _model(node: Any, path: str, kinds: set[str], errs: Problems) -> ModelEntry | None:
-    """The entry, None when anything in it is wrong."""
-    from ganbench.catalog import KINDS, LOSSES, PENALTIES
+def _model(node: Any, path: str, kinds: set[str], unlabelled: list[str], errs: Problems) -> ModelEntry | None:
+    """The entry, None when anything in it is wrong (``unlabelled``: the suite's datasets without class labels)."""
+    from ganbench.catalog import CONDITIONINGS, KINDS, LOSSES, PENALTIES
 
     mark = errs.mark()
     node = _mapping(node, path, MODEL_KEYS, errs, ("arch",))
@@ -486,13 +514,28 @@ def _model(node: Any, path: str, kinds: set[str], errs: Problems) -> ModelEntry 
         for key in ("loss", "penalty"):
             if key in node:
                 errs.add(SpecError(f"{path}.{key}", f"a {kind.upper()} has no GAN loss or penalty; remove it"))
+    conditioning = "none"
+    if "conditioning" in node:
+        conditioning = errs.attempt(_name, CONDITIONINGS, node["conditioning"], f"{path}.conditioning")
+        if conditioning not in (None, "none") and kind == "vae":
+            errs.add(SpecError(f"{path}.conditioning", "the VAE baseline is unconditional; remove it"))
+        elif conditioning not in (None, "none") and loss and LOSSES.meta(loss).get("d_output") == "reconstruction":
+            errs.add(SpecError(f"{path}.conditioning", f"loss '{loss}' has an autoencoder D that scores "
+                                                       "reconstructions, which no conditioning here extends; "
+                                                       "use a loss with a logit D (e.g. ns, hinge, wgan_gp)"))
+        elif conditioning and CONDITIONINGS.meta(conditioning)["needs_labels"] and unlabelled:
+            hint = " (mix vertex counts, e.g. vertices: [3, 4, 5], to label polygons by count)" \
+                if "polygons" in unlabelled else ""
+            errs.add(SpecError(f"{path}.conditioning",
+                               f"'{conditioning}' feeds G and D class labels, and dataset '{unlabelled[0]}' has "
+                               f"none{hint}; use 'infogan' (no labels) or labelled datasets"))
     arch = _arch(node["arch"], f"{path}.arch", kinds, errs) if "arch" in node else None
     display = errs.attempt(_str, node["name"], f"{path}.name") if "name" in node else (loss or "vae")
     hparams = _hparams(node.get("hparams"), f"{path}.hparams", errs)
     defaults = _hparams(node.get("defaults"), f"{path}.defaults", errs, allow_search=False)
     if not errs.clean_since(mark):
         return None
-    return ModelEntry(display, kind, loss, frozen(arch), penalty, hparams, defaults)
+    return ModelEntry(display, kind, loss, frozen(arch), penalty, hparams, defaults, conditioning or "none")
 
 
 def _arch(node: Any, path: str, kinds: set[str], errs: Problems) -> dict[str, str]:
@@ -525,12 +568,12 @@ def _arch(node: Any, path: str, kinds: set[str], errs: Problems) -> dict[str, st
     return arch
 
 
-def _models(node: Any, kinds: set[str], errs: Problems) -> list[ModelEntry | None] | None:
+def _models(node: Any, kinds: set[str], unlabelled: list[str], errs: Problems) -> list[ModelEntry | None] | None:
     """Every entry (None where broken), or None when the section is not a list; names must differ."""
     if not isinstance(node, list) or not node:
         errs.add(SpecError("models", "expected a non-empty list of models"))
         return None
-    models = [errs.attempt(_model, m, f"models[{i}]", kinds, errs) for i, m in enumerate(node)]
+    models = [errs.attempt(_model, m, f"models[{i}]", kinds, unlabelled, errs) for i, m in enumerate(node)]
     seen: dict[str, int] = {}
     for i, m in enumerate(models):
         if m is not None and m.name in seen:
@@ -653,7 +696,8 @@ def _suite(doc: dict[str, Any], errs: Problems) -> SuiteSpec:
     budget = _budget(doc.get("budget") or {}, "budget", {}, errs)
     evaluation = _evaluation(doc.get("evaluation") or {}, "evaluation", dict(DEFAULT_EVALUATION), errs)
     datasets, kinds = _datasets(doc["datasets"], budget, evaluation, errs) if "datasets" in doc else ([], set())
-    models = _models(doc["models"], kinds, errs) if "models" in doc else None
+    unlabelled = [d.name for d in datasets if d is not None and dataset_labelled(d.name, d.params) is False]
+    models = _models(doc["models"], kinds, unlabelled, errs) if "models" in doc else None
     model_names = tuple(m.name for m in models) if models is not None and None not in models else None
     search = errs.attempt(_mapping, doc.get("search") or {}, "search", ("samples", "include_defaults", "seed"),
                           errs) or {}
@@ -670,7 +714,51 @@ def _suite(doc: dict[str, Any], errs: Problems) -> SuiteSpec:
     if hparams is not None:  # the valid parts are checked together even when others are broken
         _check_search(spec, [path for path, _ in phases], errs)
     _check_best_of(spec, [path for path, _ in phases], errs)
+    if hparams is not None and not errs.found:
+        _check_codes(spec, [path for path, _ in phases], errs)
     return spec
+
+
+def _largest(value: Any) -> Any:
+    """The largest value a hyperparameter can take: itself, a grid's largest, a distribution's upper end."""
+    if isinstance(value, tuple):
+        return max(value)
+    if isinstance(value, Distribution):
+        return max(value.args) if value.kind == "choice" else value.args[-1]
+    return value
+
+
+def _check_codes(spec: SuiteSpec, paths: list[str], errs: Problems) -> None:
+    """code_fidelity matches InfoGAN's categorical code to the classes one to one: a code with more values than
+    the dataset has classes (or a dataset without classes) cannot be matched, so it is refused here."""
+    from ganbench.catalog import CONDITIONINGS
+
+    for i, model in enumerate(spec.models):
+        own = CONDITIONINGS.meta(model.conditioning)["params"]
+        if "info_cat" not in own:
+            continue
+        for j, dataset in enumerate(spec.datasets):
+            classes = dataset_classes(dataset.name, dataset.params)
+            if "code_fidelity" not in dataset.evaluation.metrics or classes is None:
+                continue
+            for path, phase in zip(paths, spec.phases):
+                if phase.best_of:
+                    continue
+                space = search_space(spec, phase, dataset, model)
+                largest = _largest(space.get("info_cat", own["info_cat"]))
+                if classes < 2 or largest > classes:
+                    where = next((p for p, source in (
+                        (f"{path.removesuffix('.samples')}.model_hparams.{model.name}",
+                         phase.model_hparams.get(model.name, {})),
+                        (f"models[{i}].hparams", model.hparams), (f"datasets[{j}].hparams", dataset.hparams),
+                        (f"{path.removesuffix('.samples')}.hparams", phase.hparams),
+                        ("hparams", spec.hparams)) if "info_cat" in source), f"models[{i}].hparams")
+                    have = f"{classes} classes" if classes >= 2 else "no class labels"
+                    errs.add(SpecError(f"{where}.info_cat",
+                                       f"InfoGAN's code can take {largest} values, and dataset '{dataset.name}' has "
+                                       f"{have}: metric code_fidelity matches codes to classes one to one; set "
+                                       f"info_cat ≤ {classes} for '{model.name}' there or drop code_fidelity"))
+                    return
 
 
 def _suite_name(node: Any) -> str:

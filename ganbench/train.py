@@ -6,6 +6,10 @@ updated on the same z (fresh latents for WGAN-GP, as v1.0's ``resample_before_ge
 steps where :func:`generator_turn` says so (D steps 1, 2, 2 + n_disc, 2 + 2·n_disc, …); then a loss that keeps state from the step's outcome (BEGAN's k) scores the batch
 again and updates it. The VAE baseline takes one ELBO step instead.
 
+A conditioning (:mod:`ganbench.conditioning`) puts the real batch's labels (or InfoGAN's codes) into the
+step's latent, scores D through its own ``score`` and adds its terms to both losses; unconditional runs take
+exactly the steps above.
+
 Everything random flows from torch's global generator (seeded from the run's seed) and the data
 sampler's own generator; both are checkpointed with the networks, optimizers, EMA and the loss's state,
 so a run resumed from a checkpoint ends bit-identical to an uninterrupted one on CPU. Evaluation draws
@@ -24,7 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganbench.conditioning import Conditioning, LatentSampler, build_conditioning, discriminator_score
 from ganbench.data.base import BatchSampler, Dataset
+from ganbench.errors import GanbenchError
 from ganbench.flops import StepFlopCounter
 from ganbench.losses import GanLoss, build_loss
 from ganbench.nets import AutoencoderD, NetConfig, architecture_for
@@ -78,11 +84,13 @@ def latent_sampler(kind: str, z_dim: int, device: torch.device) -> Callable[...,
     return sample
 
 
-def build_networks(spec: RunSpec, dataset: Dataset, loss: GanLoss | None) -> tuple[nn.Module, nn.Module]:
+def build_networks(spec: RunSpec, dataset: Dataset, loss: GanLoss | None,
+                   conditioning: Conditioning | None = None) -> tuple[nn.Module, nn.Module]:
     """(G, D) for a GAN; (decoder, encoder) for the VAE, the encoder being a D trunk with 2·z_dim outputs.
 
     An architecture's own VAE decoder and BEGAN autoencoder are used where it defines them (the study's
-    InfoGAN-style net does); otherwise the generator decodes and :class:`AutoencoderD` is BEGAN's D.
+    InfoGAN-style net does); otherwise the generator decodes and :class:`AutoencoderD` is BEGAN's D. A GAN's
+    conditioning (:mod:`ganbench.conditioning`, built here unless given) shapes its G and D.
     """
     hp = spec.hparams
     info = dataset.info
@@ -95,14 +103,9 @@ def build_networks(spec: RunSpec, dataset: Dataset, loss: GanLoss | None) -> tup
         autoencoder = arch.autoencoder(info, cfg, BEGAN_CODE_DIM) if arch.autoencoder else \
             AutoencoderD(arch, info, cfg, BEGAN_CODE_DIM)
         return arch.generator(info, cfg), autoencoder
-    return arch.generator(info, cfg), arch.discriminator(info, cfg, 1)
-
-
-def discriminator_score(D: Callable[[Tensor], Tensor], x: Tensor, d_output: str) -> Tensor:
-    """Per-sample scores: D's logit, or an autoencoder D's L1 reconstruction error (BEGAN)."""
-    if d_output == "reconstruction":
-        return (x - D(x)).abs().flatten(1).mean(1)
-    return D(x).reshape(-1)
+    if conditioning is None:
+        conditioning = build_conditioning(spec.model.conditioning, dataset, hp, spec.evaluation.metrics)
+    return conditioning.networks(arch, cfg)
 
 
 def generator_turn(step: int, n_disc: int) -> bool:
@@ -132,8 +135,10 @@ class _Run:
     loss: GanLoss | None
     penalty: Penalty
     lam: float
-    sample_latent: Callable[..., Tensor]
+    prior: Callable[..., Tensor]  # n ↦ z
+    sample_latent: LatentSampler  # n ↦ evaluation latents: z and what the conditioning asks G for
     sampler: BatchSampler
+    cond: Conditioning
 
     @property
     def hp(self) -> Any:
@@ -148,7 +153,18 @@ class _Run:
         return self.loss.d_output if self.loss else "logit"
 
     def real_batch(self) -> Tensor:
-        return self.dataset.split("train").get(self.sampler.next_index()).to(self.device, non_blocking=True)
+        return self.real_labelled()[0]
+
+    def real_labelled(self) -> tuple[Tensor, Tensor | None]:
+        """The next real batch and its labels (None when the split has none)."""
+        split = self.dataset.split("train")
+        index = self.sampler.next_index()
+        labels = split.labels[index].to(self.device) if split.labels is not None else None
+        return split.get(index).to(self.device, non_blocking=True), labels
+
+    def fake_latent(self, y: Tensor | None) -> Tensor:
+        """A fresh training latent: z from the prior, with the real batch's labels ``y`` (or InfoGAN's codes)."""
+        return self.cond.train_latent(self.prior(self.batch_size), y)
 
     def noisy(self, x: Tensor, step: int) -> Tensor:
         """Instance noise (when asked for), annealed linearly to 0 over the run."""
@@ -157,16 +173,20 @@ class _Run:
             return x
         return x + torch.randn_like(x) * noise0 * max(0.0, 1.0 - step / self.spec.budget.steps)
 
-    def d_objective(self, net: Callable[[Tensor], Tensor], x: Tensor, fake: Tensor,
-                    step: int) -> tuple[Tensor, Tensor, Tensor]:
-        """D's loss on (x, fake) with its penalty, and the two score vectors."""
+    def d_objective(self, net: Callable[..., Tensor], x: Tensor, fake: Tensor, step: int,
+                    y: Tensor | None = None, latent: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """D's loss on (x, fake) with its penalty and its conditioning's term, and the two score vectors;
+        ``y``: the real batch's labels (the fakes' too), ``latent``: the fakes' latent."""
         x_in, fake_in = self.noisy(x, step), self.noisy(fake, step)
-        d_real = discriminator_score(net, x_in, self.d_output)
-        d_fake = discriminator_score(net, fake_in, self.d_output)
+        d_real, aux_real = self.cond.score(net, x_in, y, self.d_output)
+        d_fake, aux_fake = self.cond.score(net, fake_in, y, self.d_output)
         d_loss, _ = self.loss(d_real, d_fake)
         if self.lam:
             d_loss = d_loss + self.lam * self.penalty(
-                lambda v: discriminator_score(net, v, self.d_output), x_in, fake_in)
+                lambda v: self.cond.score(net, v, y, self.d_output)[0], x_in, fake_in)
+        extra = self.cond.d_extra(aux_real, aux_fake, y, latent)
+        if extra is not None:
+            d_loss = d_loss + extra
         return d_loss, d_real, d_fake
 
 
@@ -175,9 +195,18 @@ def _build(spec: RunSpec, dataset: Dataset, device: torch.device) -> _Run:
     hp = spec.hparams
     is_gan = spec.model.kind == "gan"
     loss = build_loss(spec.model.loss, dict(hp)) if is_gan else None
-    G, D = (net.to(device) for net in build_networks(spec, dataset, loss))
+    cond = build_conditioning(spec.model.conditioning, dataset, hp, spec.evaluation.metrics) if is_gan else \
+        Conditioning(dataset, hp)
+    if cond.name != "none" and hp.get("unroll", 0):
+        raise GanbenchError(f"hparams.unroll: unrolled D steps do not take conditioning '{cond.name}' (its labels "
+                            "and codes); set unroll: 0 for this model")
+    if cond.name != "none" and loss is not None and loss.d_output != "logit":
+        raise GanbenchError(f"model.conditioning: loss '{spec.model.loss}' has an autoencoder D, which conditioning "
+                            f"'{cond.name}' does not extend; use a loss with a logit D")
+    G, D = (net.to(device) for net in build_networks(spec, dataset, loss, cond))
     betas = (hp["beta1"], hp["beta2"])
-    prior = hp.get("z_prior", "uniform") if is_gan else "normal"  # the study's U[−1, 1]; the VAE's N(0, I)
+    prior_kind = hp.get("z_prior", "uniform") if is_gan else "normal"  # the study's U[−1, 1]; the VAE's N(0, I)
+    prior = latent_sampler(prior_kind, hp["z_dim"], device)
     return _Run(
         spec=spec, dataset=dataset, device=device, G=G, D=D,
         opt_g=torch.optim.Adam(G.parameters(), lr=hp["lr"], betas=betas),
@@ -185,17 +214,19 @@ def _build(spec: RunSpec, dataset: Dataset, device: torch.device) -> _Run:
         G_ema=copy.deepcopy(G) if hp["ema"] > 0 else None, loss=loss,
         penalty=PENALTIES.get(spec.model.penalty),
         lam=hp.get("lambda", 0.0) if spec.model.penalty != "none" else 0.0,
-        sample_latent=latent_sampler(prior, hp["z_dim"], device),
-        sampler=BatchSampler(len(dataset.split("train")), hp["batch_size"], seed=spec.seed))
+        prior=prior, sample_latent=LatentSampler(prior, cond),
+        sampler=BatchSampler(len(dataset.split("train")), hp["batch_size"], seed=spec.seed), cond=cond)
 
 
 # ---- the named steps ------------------------------------------------------------------------------
 
-def discriminator_step(run: _Run, x: Tensor, z: Tensor, step: int) -> tuple[Tensor, Tensor]:
-    """One D update on (x, G(z)); returns (D's loss, its scores on x), detached."""
+def discriminator_step(run: _Run, x: Tensor, z: Tensor, step: int,
+                       y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """One D update on (x, G(z)), ``z`` the fakes' latent and ``y`` the real batch's labels (a conditional
+    run's); returns (D's loss, its scores on x), detached."""
     with torch.no_grad():
         fake = run.G(z)
-    d_loss, d_real, _ = run.d_objective(run.D, x, fake, step)
+    d_loss, d_real, _ = run.d_objective(run.D, x, fake, step, y, z)
     run.opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     run.opt_d.step()
@@ -212,7 +243,7 @@ def _first_order_critic(run: _Run, step: int) -> nn.Module:
     opt.load_state_dict(copy.deepcopy(run.opt_d.state_dict()))
     for _ in range(run.hp["unroll"]):
         with torch.no_grad():
-            fake = run.G(run.sample_latent(run.batch_size))
+            fake = run.G(run.prior(run.batch_size))
         loss = run.d_objective(critic, run.real_batch(), fake, step)[0]
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -235,21 +266,25 @@ def _critic(run: _Run, step: int) -> Callable[[Tensor], Tensor]:
         return _first_order_critic(run, step)
 
     def objective(net: Callable[[Tensor], Tensor]) -> Tensor:
-        return run.d_objective(net, run.real_batch(), run.G(run.sample_latent(run.batch_size)), step)[0]
+        return run.d_objective(net, run.real_batch(), run.G(run.prior(run.batch_size)), step)[0]
 
     return unrolled_critic(run.D, run.opt_d, run.hp["unroll"], objective, constrain=run.loss.constrain)
 
 
-def generator_step(run: _Run, z: Tensor, d_real: Tensor, step: int) -> Tensor:
-    """One G update on the step's latents z (fresh ones for a loss that resamples, WGAN-GP), scored by
-    :func:`_critic`; returns G's loss, detached."""
+def generator_step(run: _Run, z: Tensor, d_real: Tensor, step: int, y: Tensor | None = None) -> Tensor:
+    """One G update on the step's latents z (fresh ones for a loss that resamples, WGAN-GP) and labels y,
+    scored by :func:`_critic` plus the conditioning's term; returns G's loss, detached."""
     if run.loss.resamples_latents_for_g:
-        z = run.sample_latent(run.batch_size)
+        z = run.fake_latent(y)
     critic = _critic(run, step)
     run.D.requires_grad_(False)
     try:
         fake = run.noisy(run.G(z), step)
-        _, g_loss = run.loss(d_real, discriminator_score(critic, fake, run.d_output))
+        d_fake, aux_fake = run.cond.score(critic, fake, y, run.d_output)
+        _, g_loss = run.loss(d_real, d_fake)
+        extra = run.cond.g_extra(aux_fake, z)
+        if extra is not None:
+            g_loss = g_loss + extra
         run.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         run.opt_g.step()
@@ -396,14 +431,16 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
     for step in range(start + 1, steps + 1):
         counting = count_flops and step == 1
         if is_gan:
-            z, x = run.sample_latent(run.batch_size), run.real_batch()
+            z = run.prior(run.batch_size)
+            x, y = run.real_labelled()
+            z = run.cond.train_latent(z, y)  # with the batch's labels (or InfoGAN's codes); z itself when none
             with _flops(counting) as d_count:
-                log["d"], d_real = discriminator_step(run, x, z, step)
+                log["d"], d_real = discriminator_step(run, x, z, step, y)
             pending_losses.append(log["d"])
             g_count = None
             if generator_turn(step, n_disc):
                 with _flops(counting) as g_count:
-                    log["g"] = generator_step(run, z, d_real, step)
+                    log["g"] = generator_step(run, z, d_real, step, y)
                 pending_losses.append(log["g"])
             if run.loss.rescores_after_step:
                 with _flops(counting) as r_count:

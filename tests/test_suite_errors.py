@@ -326,3 +326,73 @@ def test_a_garbage_file_loads_or_gives_one_ganbench_error(scratch, content):
         assert len(str(err).splitlines()) == (1 if len(found) == 1 else len(found) + 1)
     except GanbenchError as err:  # the file itself: one line that names it
         assert str(err).startswith(f"{path}: ") and len(str(err).splitlines()) == 1
+
+
+def conditional_suite(dataset, conditioning: str = "cgan", **model) -> dict:
+    return small_suite(datasets=[dataset], evaluation={"metrics": ["knn"]},
+                       models=[{"name": "C", "loss": "ns", "arch": {"vector": "mlp", "image": "dcgan"},
+                                "conditioning": conditioning, **model}])
+
+
+@pytest.mark.parametrize("dataset, hint", [
+    ("celeba", ""),
+    ({"name": "polygons", "params": {"vertices": 4}}, " (mix vertex counts, e.g. vertices: [3, 4, 5], to label "
+                                                      "polygons by count)"),
+])
+def test_label_conditioning_on_a_dataset_without_labels_names_the_field(dataset, hint):
+    name = dataset if isinstance(dataset, str) else dataset["name"]
+    assert problems(conditional_suite(dataset, "acgan")) == [
+        f"models[0].conditioning: 'acgan' feeds G and D class labels, and dataset '{name}' has none{hint}; use "
+        "'infogan' (no labels) or labelled datasets"]
+
+
+def test_conditioning_that_needs_no_labels_or_labelled_data_is_accepted():
+    assert parse(conditional_suite("celeba", "infogan")).models[0].conditioning == "infogan"
+    mixed = {"name": "polygons", "params": {"vertices": [3, 4]}}
+    assert parse(conditional_suite(mixed, "projection")).models[0].conditioning == "projection"
+
+
+def test_an_unknown_conditioning_gets_a_suggestion():
+    (line,) = problems(conditional_suite("ring", "projecton"))
+    assert line.startswith("models[0].conditioning: unknown conditioning 'projecton'") and "'projection'" in line
+
+
+def test_the_vae_and_began_refuse_conditioning():
+    vae = small_suite(models=[{"name": "V", "kind": "vae", "arch": "mlp", "conditioning": "cgan"}])
+    assert problems(vae) == ["models[0].conditioning: the VAE baseline is unconditional; remove it"]
+    assert problems(conditional_suite("ring", "cgan", loss="began")) == [
+        "models[0].conditioning: loss 'began' has an autoencoder D that scores reconstructions, which no "
+        "conditioning here extends; use a loss with a logit D (e.g. ns, hinge, wgan_gp)"]
+
+
+def test_label_metrics_do_not_apply_to_unlabelled_datasets():
+    doc = small_suite(datasets=["celeba"], evaluation={"metrics": ["fid", "label_consistency", "intra_fid"]},
+                      models=[{"name": "I", "loss": "ns", "arch": "dcgan", "conditioning": "infogan"}])
+    assert parse(doc).datasets[0].evaluation.metrics == ("fid",)
+
+
+def test_a_conditionings_own_hyperparameters_apply_to_its_models_only():
+    from ganbench.expand import expand
+
+    doc = small_suite(hparams={"aux_weight": 0.3, "info_cat": 8}, models=[
+        {"name": "A", "loss": "ns", "arch": "mlp"},
+        {"name": "B", "loss": "ns", "arch": "mlp", "conditioning": "acgan"},
+        {"name": "C", "loss": "ns", "arch": "mlp", "conditioning": "infogan"}])
+    runs = {r.model.name: dict(r.hparams) for r in expand(parse(doc)).runs}
+    assert not {"aux_weight", "info_cat", "info_cont", "info_weight"} & set(runs["A"])
+    assert runs["B"]["aux_weight"] == 0.3 and "info_cat" not in runs["B"]
+    assert (runs["C"]["info_cat"], runs["C"]["info_cont"], runs["C"]["info_weight"]) == (8, 2, 1.0)
+
+
+def test_an_infogan_code_with_more_values_than_classes_is_refused_when_code_fidelity_is_asked_for():
+    doc = small_suite(datasets=[{"name": "ring", "params": {"modes": 6}, "hparams": {"info_cat": 7}}],
+                      evaluation={"metrics": ["modes", "code_fidelity"]},
+                      models=[{"name": "I", "loss": "ns", "arch": "mlp", "conditioning": "infogan"}])
+    assert problems(doc) == [
+        "datasets[0].hparams.info_cat: InfoGAN's code can take 7 values, and dataset 'ring' has 6 classes: metric "
+        "code_fidelity matches codes to classes one to one; set info_cat ≤ 6 for 'I' there or drop code_fidelity"]
+    searched = {**doc, "datasets": ["ring"], "hparams": {"info_cat": {"int": [2, 9]}}}
+    (line,) = problems(searched)
+    assert line.startswith("hparams.info_cat: InfoGAN's code can take 9 values, and dataset 'ring' has 8 classes")
+    doc["evaluation"] = {"metrics": ["modes"]}  # no matching asked for: any code size is a valid experiment
+    assert parse(doc).models[0].conditioning == "infogan"

@@ -92,8 +92,8 @@ def test_generator_step_reuses_the_discriminator_steps_latents(monkeypatch):
     seen: list[torch.Tensor] = []
     real_build = train_module.build_networks
 
-    def build(spec, dataset, loss):
-        G, D = real_build(spec, dataset, loss)
+    def build(spec, dataset, loss, *conditioning):
+        G, D = real_build(spec, dataset, loss, *conditioning)
         G.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
         return G, D
 

@@ -7,7 +7,10 @@ Metadata, declared for every metric in :mod:`ganbench.catalog` (read there witho
                unbounded) or a function of the dataset's :class:`DatasetInfo` (e.g. the number of modes);
                keys left out are unbounded. A regression gate needs them: a tolerance reaching past
                the bad end of the range can never fail;
-  ``needs``:   subset of {"pool", "logits", "samples", "generator", "real"} (what the context must hold);
+  ``needs``:   subset of {"pool", "logits", "samples", "generator", "real", "real_samples", "real_labels",
+               "labels", "codes", "classifier"} (what the context must hold: "labels" — a conditional G's labels,
+               "codes" — InfoGAN's code, metrics needing either are dropped for models that give neither;
+               "classifier" — the dataset's domain classifier's class of every sample);
   ``defaults``: default parameters; ``data_kinds``: ("image", "vector"); ``extractors``: optional, the
                feature extractors it is defined on (CMMD: CLIP only) — on any other it does not apply;
   ``prepare``: optional ``prepare(ctx: PrepareContext) -> {cache key: value}`` (a :class:`~ganbench.registry.Lazy`),
@@ -20,6 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import torch
 
 from ganbench.data.base import Dataset, DatasetInfo
@@ -40,6 +44,10 @@ class MetricContext:
     seed: int = 0
     cache: dict[str, Any] = field(default_factory=dict)  # per-evaluation memo shared by metrics
     extractor: str | None = None  # the feature extractor's identity (network + weights), e.g. "clip-vit-b-32@…"
+    gen_labels: torch.Tensor | None = None  # (N,) the labels a conditional G was given for ``samples``
+    gen_codes: torch.Tensor | None = None  # (N,) InfoGAN's categorical code of each sample
+    gen_predicted: "np.ndarray | None" = None  # (N,) the dataset's domain classifier's class of each sample
+    real_labels: torch.Tensor | None = None  # (M,) the labels of the real evaluation samples (``real``)
 
 
 @dataclass(frozen=True)

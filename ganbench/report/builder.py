@@ -19,7 +19,8 @@ from ganbench.report.findings import Finding, findings, findings_markdown
 from ganbench.report.formats import to_html, to_latex, to_markdown
 from ganbench.report.html import Section, render_page
 from ganbench.report.style import FigureFile, add_panel, make_style
-from ganbench.report.views import headline_label, metric_label, pairwise_view, power_notes, summary_view
+from ganbench.report.views import (headline_label, metric_label, metrics_view, pairwise_view, power_notes,
+                                   summary_view)
 from ganbench.results.frame import directions, run_table
 from ganbench.results.headline import frame_headlines
 from ganbench.results.names import metric_sort_key, model_order
@@ -151,6 +152,9 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     ups = {dataset: known[m] for dataset, m in headlines.items()}
     summary_tbl = summary_view(table, headlines, ups, with_suite=multi)
     written += _write_table(summary_tbl, tables_dir, "summary").values()
+    conditioning_tbl = _conditioning_table(table, known, multi)
+    if conditioning_tbl is not None:
+        written += _write_table(conditioning_tbl, tables_dir, "conditioning").values()
     for name, curve in (("budget_settings", curves_k), ("budget_hours", curves_h)):
         if not curve.empty:
             curve.drop(columns=["panel"]).to_csv(tables_dir / f"{name}.csv", index=False)
@@ -175,10 +179,35 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     # ---- page
     notes = _headline_notes(frame, headlines, metric)
     page = _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, written,
-                 unreadable, out, multi, _power_note(pairs) if pair_tbl is not None else "", notes, found)
+                 unreadable, out, multi, _power_note(pairs) if pair_tbl is not None else "", notes, found,
+                 conditioning_tbl)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
+
+
+def conditioning_keys() -> list[str]:
+    """The output keys of the conditioning table's metrics (label consistency, intra-FID, CAS, code
+    fidelity: ``catalog.CONDITIONING_METRICS``), in reading order."""
+    from ganbench.catalog import CONDITIONING_METRICS, METRICS
+
+    return [key for name in CONDITIONING_METRICS for key in METRICS.meta(name)["outputs"]]
+
+
+def _conditioning_table(table: pd.DataFrame, known: Mapping[str, bool], multi: bool):
+    """The conditional metrics per (dataset, model), for the datasets where any model computed one; None
+    when no run did."""
+    keys = [k for k in conditioning_keys() if k in known and f"{k}_best" in table.columns]
+    keys = [k for k in keys if table[f"{k}_best"].notna().any()]
+    if not keys:
+        return None
+    datasets = {d for d, group in table.groupby("dataset") if group[[f"{k}_best" for k in keys]].notna().any().any()}
+    rows = table[table["dataset"].isin(datasets)]
+    caption = ("Conditioning: label consistency (the domain classifier agrees with the label G was given), "
+               "intra-class FID (mean and worst class), CAS (a classifier trained on the samples, tested on real "
+               "data; CAS real: trained on as many real samples) and InfoGAN's code accuracy and NMI against the "
+               "classes.")
+    return metrics_view(rows, keys, known, caption=caption, label="conditioning", with_suite=multi)
 
 
 def _panel_metrics(runs: pd.DataFrame, headlines: Mapping[str, str]) -> dict[str, str]:
@@ -299,7 +328,7 @@ def protocol_note(runs: pd.DataFrame) -> tuple[str, list[str]]:
 
 def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, written, unreadable,
           out: Path, multi: bool, power_note: str = "", headline_notes: Sequence[str] = (),
-          found: Sequence[Finding] = ()) -> str:
+          found: Sequence[Finding] = (), conditioning_tbl=None) -> str:
     from ganbench import __version__
 
     status = runs["status"].astype(str)
@@ -337,7 +366,10 @@ def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, writt
     ] if found else []
     sections += [
         Section("Summary", "summary", [f'<div class="scroll">{to_html(summary_tbl)}</div>',
-                                       _links([p for p in written if p.stem in ("summary", "run_scores")], out)]),
+                                       _links([p for p in written if p.stem in ("summary", "run_scores")], out)]
+                + ([f'<h3>Conditioning</h3><div class="scroll">{to_html(conditioning_tbl)}</div>',
+                    _links([p for p in written if p.stem == "conditioning"], out)]
+                   if conditioning_tbl is not None else [])),
         Section("Budget", "budget", figures=groups["budget"],
                 body=[_links([p for p in written if p.stem.startswith("budget")], out)]
                 if groups["budget"] else []),

@@ -64,6 +64,10 @@ def sample_grid_figure(canvas: Canvas, panel: str, best: pd.DataFrame) -> Figure
         ax.set_title(_title(row, canvas), fontsize=9, color=canvas.style.colors.get(str(row.model)))
         ax.set_axis_off()
     caption = f"Samples of each model's best run (by {canvas.label_for(panel)}) on {panel}."
+    conditioned = [str(row.model) for row, _ in images if str(getattr(row, "conditioning", "none") or "none") != "none"]
+    if conditioned:
+        caption += (f" {', '.join(conditioned)}: one row per class (InfoGAN: per value of its categorical code, "
+                    "then each continuous code swept from −1 to 1), the same z down each column.")
     return canvas.save(fig, f"samples_{slug(panel)}", f"Samples: {panel}", caption)
 
 

@@ -13,13 +13,16 @@ import pandas as pd
 
 from ganbench.report.formats import MISSING, Cell, Table, decimals_for, number
 
-__all__ = ["metric_label", "headline_label", "summary_view", "pairwise_view", "format_p", "power_notes"]
+__all__ = ["metric_label", "headline_label", "summary_view", "metrics_view", "pairwise_view", "format_p",
+           "power_notes"]
 
 _LABELS = {"fid": "FID", "is_mean": "IS", "kid_mean": "KID", "knn": "1-NN accuracy",
            "modes": "modes captured", "modes_1pct": "modes with ≥1% of samples",
            "hq_share": "high-quality share", "reverse_kl": "reverse KL", "f1": "F1",
            "mode_tv": "mode TV distance",
-           "polygon_f1": "polygon F1", "polygon_precision": "polygon precision", "polygon_recall": "polygon recall"}
+           "polygon_f1": "polygon F1", "polygon_precision": "polygon precision", "polygon_recall": "polygon recall",
+           "label_consistency": "label consistency", "intra_fid": "intra-FID", "intra_fid_worst": "worst-class FID",
+           "cas": "CAS", "cas_real": "CAS real", "code_accuracy": "code accuracy", "code_nmi": "code NMI"}
 
 
 def metric_label(metric: str) -> str:
@@ -140,6 +143,45 @@ def summary_view(table: pd.DataFrame, metric: str | Mapping[str, str], higher: b
         caption += f" Published: {'; '.join(sources)} (FID mean ± std, not re-computed here)."
     label = "-".join(dict.fromkeys(m for m in chosen if m)) or "none"
     return Table(columns, rows, align, _starts(groups), caption, f"tab:ganbench-summary-{label}")
+
+
+def metrics_view(table: pd.DataFrame, metrics: Sequence[str], higher: Mapping[str, bool], *, caption: str,
+                 label: str, with_suite: bool | None = None) -> Table:
+    """Several metrics side by side per (dataset, model) from :func:`ganbench.results.study.summary` output:
+    each the mean ± std over the seed study's runs where there is one, else the best run's value (marked *).
+
+    A model that does not compute a metric (an unconditional G has no label consistency) shows ``MISSING``; bold
+    marks the best per metric within a dataset (and suite); decimals are chosen per metric and dataset.
+    """
+    with_suite = (table["suite"].nunique() > 1 if "suite" in table.columns else False) \
+        if with_suite is None else with_suite
+    keys = (["suite"] if with_suite else []) + ["dataset"]
+    groups = _group_ids(table, keys) if len(table) else []
+    records = table.to_dict("records")
+    cells_by_metric: list[list[Cell]] = []
+    for metric in metrics:
+        seeded = [_finite(r.get(f"{metric}_mean")) for r in records]
+        value = [r.get(f"{metric}_mean") if s else r.get(f"{metric}_best", math.nan) for r, s in zip(records, seeded)]
+        std = [r.get(f"{metric}_std", math.nan) if s else math.nan for r, s in zip(records, seeded)]
+        decimals = _decimals_by_group([value], groups)
+        bold = _best_flags(value, groups, bool(higher.get(metric, False)))
+        column = []
+        for i, v in enumerate(value):
+            cell = _pm(v, std[i], decimals[i], bold[i])
+            if _finite(v) and not seeded[i]:
+                cell = Cell(f"{cell.text}*", cell.bold)
+            column.append(cell)
+        cells_by_metric.append(column)
+    lead = (["Suite"] if with_suite else []) + ["Dataset", "Model"]
+    columns = lead + [headline_label(m, bool(higher.get(m, False))) for m in metrics]
+    rows = []
+    for i, r in enumerate(records):
+        lead_cells = ([Cell(str(r["suite"]))] if with_suite else []) + [Cell(str(r["dataset"])), Cell(str(r["model"]))]
+        rows.append(lead_cells + [column[i] for column in cells_by_metric])
+    align = ["l"] * len(lead) + ["r"] * len(metrics)
+    text = caption + (" Mean ± std over the seeds of one setting (* the best run's value where no setting was "
+                      f"retrained over seeds); {MISSING} where a model does not compute it. Bold: best per dataset.")
+    return Table(columns, rows, align, _starts(groups), text, f"tab:ganbench-{label}")
 
 
 def _pm(mean: Any, std: Any, decimals: int, bold: bool) -> Cell:

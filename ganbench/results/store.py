@@ -77,8 +77,10 @@ class Store:
     def write_error(self, spec: RunSpec, text: str) -> None:
         atomic_write_bytes(self.run_dir(spec) / ERROR, text.encode())
 
-    def write_samples(self, spec: RunSpec, samples: "torch.Tensor") -> str:
-        """A grid image for image data, the points as ``.npy`` for vector data; returns the file name."""
+    def write_samples(self, spec: RunSpec, samples: "torch.Tensor", columns: int | None = None) -> str:
+        """A grid image for image data (the first 64 samples, or all of them in rows of ``columns``: a
+        conditional G's grid of one row per class), the points as ``.npy`` for vector data; returns the file
+        name."""
         import numpy as np
 
         run_dir = self.run_dir(spec)
@@ -90,8 +92,9 @@ class Store:
         from torchvision.utils import save_image
 
         buffer = io.BytesIO()
-        save_image(samples[:64].detach().cpu().clamp(0, 1), buffer, format="png",
-                   nrow=int(min(8, max(1, len(samples) ** 0.5))))
+        shown = samples if columns else samples[:64]
+        save_image(shown.detach().cpu().clamp(0, 1), buffer, format="png",
+                   nrow=columns or int(min(8, max(1, len(samples) ** 0.5))))
         atomic_write_bytes(run_dir / "samples.png", buffer.getvalue())
         return "samples.png"
 

@@ -21,7 +21,8 @@ def make_record(*, suite: str = "default", phase: str = "wide", dataset: str = "
                 run_dir: Path | None = None, samples: str | None = None,
                 samples_2d: str | None = None, dataset_params: Mapping[str, Any] | None = None,
                 run_id: str | None = None, diverged_at: int | None = None,
-                error: str | None = None, headline: str | None = None) -> dict[str, Any]:
+                error: str | None = None, headline: str | None = None,
+                conditioning: str | None = None) -> dict[str, Any]:
     """One stored record; ``history`` is ``[(step, {metric: value}), ...]`` in ascending step; ``headline``:
     the metric the suite ranked the dataset by (absent, as in records older than headlines, when None)."""
     spec = {
@@ -36,6 +37,8 @@ def make_record(*, suite: str = "default", phase: str = "wide", dataset: str = "
     }
     if headline is not None:
         spec["headline"] = headline
+    if conditioning is not None:
+        spec["model"]["conditioning"] = conditioning
     if run_id is None:
         text = f"{suite}|{phase}|{dataset}|{model}|{setting}|{seed}"
         run_id = hashlib.sha1(text.encode()).hexdigest()[:12]

@@ -10,8 +10,11 @@ from ganbench.suite import parse
 
 def run_spec(dataset: str = "ring", loss: str | None = "ns", arch: str = "mlp", *, steps: int = 20,
              eval_every: int | None = None, hparams: dict[str, Any] | None = None, dataset_params=None,
-             penalty: str | None = None, kind: str = "gan", metrics=("knn",), n: int = 100, seed: int = 0) -> RunSpec:
+             penalty: str | None = None, kind: str = "gan", metrics=("knn",), n: int = 100, seed: int = 0,
+             conditioning: str | None = None, extractor: str | None = None) -> RunSpec:
     model: dict[str, Any] = {"name": "m", "arch": arch, "kind": kind}
+    if conditioning is not None:
+        model["conditioning"] = conditioning
     if loss is not None and kind == "gan":
         model["loss"] = loss
     if penalty is not None:
@@ -19,5 +22,6 @@ def run_spec(dataset: str = "ring", loss: str | None = "ns", arch: str = "mlp", 
     doc = {"name": "test", "datasets": [{"name": dataset, "params": dataset_params or {}}], "models": [model],
            "hparams": {"batch_size": 16, "width": 8, **(hparams or {})}, "seeds": [seed],
            "budget": {"steps": steps, "eval_every": eval_every or steps},
-           "evaluation": {"metrics": list(metrics), "n_gen": n, "n_real": n}}
+           "evaluation": {"metrics": list(metrics), "n_gen": n, "n_real": n,
+                          **({"extractor": extractor} if extractor else {})}}
     return expand(parse(doc)).runs[0]

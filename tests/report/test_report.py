@@ -14,7 +14,7 @@ import pytest
 from ganbench.results import frame, study
 from ganbench.errors import GanbenchError
 from ganbench.report import build
-from ganbench.report.formats import Cell, Table, latex_escape, to_html, to_latex, to_markdown
+from ganbench.report.formats import MISSING, Cell, Table, latex_escape, to_html, to_latex, to_markdown
 from ganbench.report.views import summary_view
 from helpers.records import make_record, scored_record, synthetic_study
 
@@ -397,3 +397,35 @@ def test_best_per_model_follows_each_rows_direction():
     assert sorted(zip(best["panel"], best["run_id"])) == [("a", "2"), ("b", "5")]
     only_unscored = scores[scores["score"].isna()]
     assert len(best_per_model(only_unscored)) == 2
+
+
+def test_conditional_metrics_get_their_own_table_with_a_dash_for_models_without_them(tmp_path):
+    recs = []
+    for seed in range(3):
+        recs.append(make_record(dataset="digits", model="NS GAN", seed=seed, phase="seeds",
+                                history=[(500, {"fid": 50.0 + seed})]))
+        recs.append(make_record(dataset="digits", model="CGAN", seed=seed, phase="seeds", conditioning="cgan",
+                                history=[(500, {"fid": 40.0 + seed, "label_consistency": 0.8 + 0.02 * seed,
+                                                "intra_fid": 60.0, "intra_fid_worst": 90.0})]))
+        recs.append(make_record(dataset="digits", model="InfoGAN", seed=seed, phase="seeds", conditioning="infogan",
+                                history=[(500, {"fid": 70.0, "code_accuracy": 0.5, "code_nmi": 0.4})]))
+    recs.append(make_record(dataset="ring", model="NS GAN", history=[(500, {"mode_tv": 0.2})]))
+    df = frame.records_to_frame(recs)
+    assert set(df["conditioning"].astype(str)) == {"none", "cgan", "infogan"}
+    index = build(df, tmp_path, title="conditional", **FAST)
+    table = (tmp_path / "tables" / "conditioning.md").read_text()
+    lines = [line for line in table.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert header == ["Dataset", "Model", "label consistency ↑", "intra-FID ↓", "worst-class FID ↓",
+                      "code accuracy ↑", "code NMI ↑"]
+    rows = {c[1]: c for c in ([x.strip() for x in line.strip("|").split("|")] for line in lines[2:])}
+    assert set(rows) == {"NS GAN", "CGAN", "InfoGAN"}  # the ring computed none of them: not in this table
+    assert rows["NS GAN"][2:] == [MISSING] * 5
+    assert rows["CGAN"][2] == "**0.820 ± 0.020**" and rows["CGAN"][5:] == [MISSING, MISSING]
+    assert rows["InfoGAN"][5:] == ["**0.500 ± 0.000**", "**0.400 ± 0.000**"]
+    assert "<h3>Conditioning</h3>" in index.read_text()
+
+
+def test_no_conditioning_table_without_conditional_metrics(tmp_path):
+    build(frame.records_to_frame([make_record(history=[(500, {"fid": 3.0})])]), tmp_path, title="plain", **FAST)
+    assert not (tmp_path / "tables" / "conditioning.md").exists()

@@ -63,6 +63,17 @@ CONDITIONINGS.declare("infogan", "ganbench.conditioning:InfoGan", needs_labels=F
                                   "values and info_cont U(−1, 1) codes, a Q head on D's trunk, info_weight × the "
                                   "mutual-information bound for G and Q.")
 
+# ---------------------------------------------------------------- augmentation of D's inputs (ganbench/augment.py)
+# data_kinds: what it transforms; params: its own hyperparameters with defaults (scope "augment").
+
+AUGMENTATIONS: Registry[Any] = Registry("augmentation")
+AUGMENTATIONS.declare("none", "ganbench.augment:no_augment", data_kinds=("image", "vector"), params={},
+                      description="D sees real and generated samples as they are (every model of the study).")
+AUGMENTATIONS.declare("diffaugment", "ganbench.augment:diff_augment", aliases=("diffaug",), data_kinds=("image",),
+                      params={"augment_policy": "color,translation,cutout"},
+                      description="DiffAugment (Zhao et al. 2020): colour, translation and cutout drawn per sample, "
+                                  "applied differentiably to real and generated images before D.")
+
 # ---------------------------------------------------------------- losses (ganbench/losses.py)
 # params: the loss's own hyperparameters with their defaults (build_loss passes them to the class);
 # default_penalty: the penalty a model uses unless it names one; revision: see ganbench/revisions.py.
@@ -83,6 +94,11 @@ LOSSES.declare("dragan", "ganbench.losses:Dragan", params={}, default_penalty="d
                description="DRAGAN (Kodali et al.): non-saturating terms + gradient penalty near real data.")
 LOSSES.declare("hinge", "ganbench.losses:Hinge", params={}, default_penalty="none",
                description="Hinge loss (SNGAN/BigGAN): E relu(1 − D(x)) + E relu(1 + D(x̂)); G: −E D(x̂).")
+LOSSES.declare("rpgan", "ganbench.losses:RelativisticPairing", aliases=("relativistic", "rp"), params={},
+               default_penalty="none",
+               description="RpGAN (relativistic pairing; R3GAN's loss): D softplus(−(D(x) − D(x̂))), G the mirror.")
+LOSSES.declare("ragan", "ganbench.losses:RelativisticAverage", aliases=("rasgan",), params={}, default_penalty="none",
+               description="RaGAN (relativistic average): each side's scores against the other side's mean.")
 LOSSES.declare("began", "ganbench.losses:Began", params={"gamma": 0.75, "lambda_k": 1e-3, "clip_k": False},
                default_penalty="none", revision=2, d_output="reconstruction",
                description="BEGAN (Berthelot et al.): autoencoder D, L_D = L(x) − k_t L(x̂), k_t equilibrium control.")
@@ -99,6 +115,10 @@ PENALTIES.declare("dragan_logit", "ganbench.penalties:dragan_logit",
                   description="E(‖∇D(x̃)‖ − 1)² near real data, on D's logit (DRAGAN paper's form; not the study's).")
 PENALTIES.declare("r1", "ganbench.penalties:r1",
                   description="E‖∇D(x)‖² on real data, zero-centred (Mescheder et al.); λ = γ/2.")
+PENALTIES.declare("r2", "ganbench.penalties:r2",
+                  description="E‖∇D(x̂)‖² on generated data, zero-centred (Roth et al.; R3GAN); λ = γ/2.")
+PENALTIES.declare("r1_r2", "ganbench.penalties:r1_r2", aliases=("r3gan",),
+                  description="R1 + R2, R3GAN's regulariser γ/2 · (R1 + R2) with λ = γ/2 (Huang et al. 2024).")
 
 # ---------------------------------------------------------------- architectures (ganbench/nets/)
 # data_kinds, description and hparam_defaults (where the papers differ from the hyperparameter
@@ -390,7 +410,8 @@ CONDITIONING_METRICS = ("label_consistency", "intra_fid", "cas", "code_fidelity"
 
 def registries() -> dict[str, Registry]:
     """Section name → registry, in the order ``ganbench ls`` shows them (nothing is imported)."""
-    return {"kinds": KINDS, "conditioning": CONDITIONINGS, "losses": LOSSES, "penalties": PENALTIES,
+    return {"kinds": KINDS, "conditioning": CONDITIONINGS, "augment": AUGMENTATIONS, "losses": LOSSES,
+            "penalties": PENALTIES,
             "architectures": ARCHS, "datasets": DATASETS,
             "extractors": EXTRACTORS, "metrics": METRICS, "hparams": HPARAMS}
 

@@ -159,9 +159,9 @@ def status(target: Path = typer.Argument(..., help="A suite (YAML file or shippe
 
 
 @app.command("ls")
-def ls(section: Optional[str] = typer.Argument(None, help="One of: kinds, conditioning, losses, penalties, "
-                                                          "architectures, datasets, extractors, metrics, hparams, "
-                                                          "suites.")) -> None:
+def ls(section: Optional[str] = typer.Argument(None, help="One of: kinds, conditioning, augment, losses, "
+                                                          "penalties, architectures, datasets, extractors, metrics, "
+                                                          "hparams, suites.")) -> None:
     """What is registered: model kinds (GAN, VAE), conditioning (CGAN, AC-GAN, projection, InfoGAN), losses,
     penalties, architectures, datasets, feature extractors, metrics, hyperparameters, and the shipped suites."""
     from ganbench.catalog import registries
@@ -172,7 +172,8 @@ def ls(section: Optional[str] = typer.Argument(None, help="One of: kinds, condit
     regs = registries()
     if section is not None:
         aliases = {"kind": "kinds", "models": "kinds", "archs": "architectures", "arch": "architectures",
-                   "conditionings": "conditioning", "cond": "conditioning",
+                   "conditionings": "conditioning", "cond": "conditioning", "augmentation": "augment",
+                   "augmentations": "augment",
                    "loss": "losses", "dataset": "datasets",
                    "metric": "metrics", "extractor": "extractors", "penalty": "penalties", "hparam": "hparams"}
         key = aliases.get(section, section)

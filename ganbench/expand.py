@@ -43,26 +43,29 @@ class Expansion:
 def search_space(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry) -> dict[str, Any]:
     """Merged search space for one (phase, dataset, model): suite < phase < dataset < model < the phase's
     overrides for that model; applicable keys only."""
-    from ganbench.catalog import CONDITIONINGS, LOSSES
+    from ganbench.catalog import AUGMENTATIONS, CONDITIONINGS, LOSSES
 
     loss_params = tuple(LOSSES.meta(model.loss)["params"]) if model.loss else ()
     cond_params = tuple(CONDITIONINGS.meta(model.conditioning)["params"])
+    aug_params = tuple(AUGMENTATIONS.meta(model.augment)["params"])
     merged = {**spec.hparams, **phase.hparams, **dataset.hparams, **model.hparams,
               **phase.model_hparams.get(model.name, {})}
-    return {k: v for k, v in merged.items() if applies(k, model.kind, loss_params, model.penalty, cond_params)}
+    return {k: v for k, v in merged.items()
+            if applies(k, model.kind, loss_params, model.penalty, cond_params, aug_params)}
 
 
 def _base(model: ModelEntry, data_kind: str) -> dict[str, Any]:
     """Every applicable hyperparameter at its default: the registry's, the loss's own, then the
     architecture's (e.g. no norm in the MLP's D)."""
-    from ganbench.catalog import ARCHS, CONDITIONINGS, LOSSES
+    from ganbench.catalog import ARCHS, AUGMENTATIONS, CONDITIONINGS, LOSSES
 
     own = dict(CONDITIONINGS.meta(model.conditioning)["params"])
+    aug = dict(AUGMENTATIONS.meta(model.augment)["params"])
     if model.loss is None:
-        values = defaults_for(model.kind, (), model.penalty, conditioning_defaults=own)
+        values = defaults_for(model.kind, (), model.penalty, conditioning_defaults=own, augment_defaults=aug)
     else:
         meta = LOSSES.meta(model.loss)
-        values = defaults_for(model.kind, tuple(meta["params"]), model.penalty, dict(meta["params"]), own)
+        values = defaults_for(model.kind, tuple(meta["params"]), model.penalty, dict(meta["params"]), own, aug)
     arch_defaults = ARCHS.meta(model.arch[data_kind])["hparam_defaults"]
     values.update({k: v for k, v in arch_defaults.items() if k in values})
     return values
@@ -112,7 +115,7 @@ def _run(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry
     from ganbench.revisions import revisions
 
     model_spec = ModelSpec(model.name, model.kind, model.loss, model.arch[dataset.kind], model.penalty,
-                           model.conditioning)
+                           model.conditioning, model.augment)
     code = revisions(model.kind, model.loss, model_spec.arch, model.penalty, dataset.name)
     return RunSpec(spec.name, phase.name, dataset.name, dataset.params, model_spec, frozen(hparams), setting, seed,
                    dataset.budget, evaluation_for(dataset.evaluation, model.conditioning), frozen(code),

@@ -13,7 +13,7 @@ from ganbench.registry import Registry
 
 #: Which models a hyperparameter applies to: every model, GANs only, models with a penalty, models whose
 #: loss declares it among its own parameters, or models whose conditioning does (AC-GAN's weight).
-SCOPES = ("all", "gan", "penalty", "loss", "conditioning")
+SCOPES = ("all", "gan", "penalty", "loss", "conditioning", "augment")
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,9 @@ _add("info_weight", float, None, "InfoGAN: weight λ of the mutual-information b
      scope="conditioning", low=0.0)
 _add("info_cat", int, None, "InfoGAN: values of the categorical code (0: none).", scope="conditioning", low=0)
 _add("info_cont", int, None, "InfoGAN: continuous U(−1, 1) codes.", scope="conditioning", low=0)
+_add("augment_policy", str, None, "DiffAugment's policies: a comma-separated subset of color, translation, cutout.",
+     scope="augment", choices=("color", "translation", "cutout", "color,translation", "color,cutout",
+                               "translation,cutout", "color,translation,cutout"))
 _add("ema", float, 0.0, "Decay of an exponential moving average of G's weights used for evaluation (0 = off).",
      low=0.0, high=1.0, high_open=True)
 _add("instance_noise", float, 0.0, "Std of Gaussian noise added to D's inputs, annealed linearly to 0.",
@@ -91,7 +94,7 @@ _add("unroll_mode", str, "through", "How G's gradient treats the unrolled D: 'th
 
 
 def applies(name: str, kind: str, loss_params: tuple[str, ...], penalty: str,
-            conditioning_params: tuple[str, ...] = ()) -> bool:
+            conditioning_params: tuple[str, ...] = (), augment_params: tuple[str, ...] = ()) -> bool:
     """Whether hyperparameter ``name`` means anything for a model of this kind/loss/penalty/conditioning."""
     scope = HPARAMS.get(name).scope
     if scope == "all":
@@ -104,17 +107,21 @@ def applies(name: str, kind: str, loss_params: tuple[str, ...], penalty: str,
         return penalty != "none"
     if scope == "conditioning":
         return name in conditioning_params
+    if scope == "augment":
+        return name in augment_params
     return name in loss_params  # scope == "loss"
 
 
 def defaults_for(kind: str, loss_params: tuple[str, ...], penalty: str,
                  loss_defaults: dict[str, Any] | None = None,
-                 conditioning_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Every applicable hyperparameter with its default (a loss's or conditioning's own default wins for its
-    params)."""
-    own = dict(conditioning_defaults or {})
-    values = {e.name: e.obj.default for e in HPARAMS if applies(e.name, kind, loss_params, penalty, tuple(own))}
-    values.update({k: v for k, v in {**(loss_defaults or {}), **own}.items() if k in values})
+                 conditioning_defaults: dict[str, Any] | None = None,
+                 augment_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every applicable hyperparameter with its default (a loss's, conditioning's or augmentation's own
+    default wins for its params)."""
+    cond, aug = dict(conditioning_defaults or {}), dict(augment_defaults or {})
+    values = {e.name: e.obj.default for e in HPARAMS
+              if applies(e.name, kind, loss_params, penalty, tuple(cond), tuple(aug))}
+    values.update({k: v for k, v in {**(loss_defaults or {}), **cond, **aug}.items() if k in values})
     return values
 
 

@@ -34,6 +34,9 @@ class GanLoss:
     #: whether G's update draws fresh latents instead of reusing the D step's (compare_gan v1.0
     #: ``resample_before_generator``: True for WGAN-GP only)
     resamples_latents_for_g = False
+    #: whether G's loss reads D's scores on the step's real batch: the trainer then scores it again with the
+    #: D that scores the fakes (after the D update), without gradient (relativistic losses)
+    g_uses_real_scores = False
 
     def __call__(self, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
         return self.terms(d_real, d_fake)
@@ -112,6 +115,29 @@ class Dragan(NonSaturating):
 class Hinge(GanLoss):
     def terms(self, d_real, d_fake):
         return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean(), -d_fake.mean()
+
+
+class RelativisticPairing(GanLoss):
+    """RpGAN (Jolicoeur-Martineau 2019; the loss of R3GAN, Huang et al. 2024): each real sample is paired with
+    a generated one, D minimises softplus(−(D(x) − D(x̂))) and G the mirror, softplus(−(D(x̂) − D(x)))."""
+
+    g_uses_real_scores = True
+
+    def terms(self, d_real, d_fake):
+        return F.softplus(d_fake - d_real).mean(), F.softplus(d_real - d_fake).mean()
+
+
+class RelativisticAverage(GanLoss):
+    """RaGAN (Jolicoeur-Martineau 2019, RaSGAN): each score relative to the other side's mean. D minimises
+    softplus(−(D(x) − E D(x̂))) + softplus(D(x̂) − E D(x)); G the same with real and generated swapped."""
+
+    g_uses_real_scores = True
+
+    def terms(self, d_real, d_fake):
+        real_rel, fake_rel = d_real - d_fake.mean(), d_fake - d_real.mean()
+        d_loss = F.softplus(-real_rel).mean() + F.softplus(fake_rel).mean()
+        g_loss = F.softplus(-fake_rel).mean() + F.softplus(real_rel).mean()
+        return d_loss, g_loss
 
 
 class Began(GanLoss):

@@ -95,6 +95,8 @@ def departures(spec: Mapping[str, Any]) -> list[str]:
         return [f"dataset '{dataset}' is not one of the study's (MNIST, Fashion-MNIST, CIFAR-10, CelebA)"]
     if kind == "gan" and loss not in STUDY_LOSSES:
         return [f"loss '{loss}' is not one of the study's"]
+    if model.get("conditioning", "none") != "none":
+        return [f"conditioning '{model['conditioning']}': the study's GANs are unconditional"]
     out: list[str] = []
     hp = spec.get("hparams") or {}
     budget = spec.get("budget") or {}

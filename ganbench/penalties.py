@@ -65,7 +65,21 @@ def dragan_logit(score: Score, real: Tensor, fake: Tensor) -> Tensor:
     return (_grad_norm(score, _dragan_points(real)) - 1).pow(2).mean()
 
 
-def r1(score: Score, real: Tensor, fake: Tensor) -> Tensor:
-    points = real.detach().requires_grad_(True)
+def _squared_grad_norm(score: Score, points: Tensor) -> Tensor:
+    points = points.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(score(points).sum(), points, create_graph=True)
     return grad.flatten(1).pow(2).sum(1).mean()
+
+
+def r1(score: Score, real: Tensor, fake: Tensor) -> Tensor:
+    return _squared_grad_norm(score, real)
+
+
+def r2(score: Score, real: Tensor, fake: Tensor) -> Tensor:
+    """E‖∇D(x̂)‖² on generated data, zero-centred: R1's counterpart (Roth et al. 2017; R3GAN)."""
+    return _squared_grad_norm(score, fake)
+
+
+def r1_r2(score: Score, real: Tensor, fake: Tensor) -> Tensor:
+    """R1 + R2, R3GAN's regulariser: with λ = γ/2 it is R3GAN's γ/2 · (R1 + R2)."""
+    return _squared_grad_norm(score, real) + _squared_grad_norm(score, fake)

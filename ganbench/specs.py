@@ -39,11 +39,14 @@ class ModelSpec:
     arch: str  # resolved for the dataset's kind
     penalty: str = "none"
     conditioning: str = "none"  # registered conditioning (ganbench/conditioning.py)
+    augment: str = "none"  # registered augmentation of D's inputs (ganbench/augment.py)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"name": self.name, "kind": self.kind, "loss": self.loss, "arch": self.arch, "penalty": self.penalty}
         if self.conditioning != "none":  # absent when unconditional: older specs hash exactly as before
             out["conditioning"] = self.conditioning
+        if self.augment != "none":  # likewise
+            out["augment"] = self.augment
         return out
 
 
@@ -168,6 +171,7 @@ class ModelEntry:
     hparams: Mapping[str, Any]  # fixed values, grids (tuples) or Distributions
     defaults: Mapping[str, Any]  # author defaults: the setting used when a phase includes defaults
     conditioning: str = "none"
+    augment: str = "none"
 
 
 @dataclass(frozen=True)

@@ -488,12 +488,12 @@ def metric_applies(metric: str, dataset: str, kind: str, extractor_meta: Mapping
     return not ("logits" in meta.get("needs", ()) and not extractor_meta.get("has_logits"))
 
 
-MODEL_KEYS = ("name", "kind", "loss", "arch", "penalty", "conditioning", "hparams", "defaults")
+MODEL_KEYS = ("name", "kind", "loss", "arch", "penalty", "conditioning", "augment", "hparams", "defaults")
 
 
 def _model(node: Any, path: str, kinds: set[str], unlabelled: list[str], errs: Problems) -> ModelEntry | None:
     """The entry, None when anything in it is wrong (``unlabelled``: the suite's datasets without class labels)."""
-    from ganbench.catalog import CONDITIONINGS, KINDS, LOSSES, PENALTIES
+    from ganbench.catalog import AUGMENTATIONS, CONDITIONINGS, KINDS, LOSSES, PENALTIES
 
     mark = errs.mark()
     node = _mapping(node, path, MODEL_KEYS, errs, ("arch",))
@@ -529,13 +529,25 @@ def _model(node: Any, path: str, kinds: set[str], unlabelled: list[str], errs: P
             errs.add(SpecError(f"{path}.conditioning",
                                f"'{conditioning}' feeds G and D class labels, and dataset '{unlabelled[0]}' has "
                                f"none{hint}; use 'infogan' (no labels) or labelled datasets"))
+    augment = "none"
+    if "augment" in node:
+        augment = errs.attempt(_name, AUGMENTATIONS, node["augment"], f"{path}.augment")
+        handled = AUGMENTATIONS.meta(augment)["data_kinds"] if augment else ()
+        if augment not in (None, "none") and kind != "gan":
+            errs.add(SpecError(f"{path}.augment", f"augmentation feeds a GAN's D, and a {kind.upper()} has none; "
+                                                  "remove it"))
+        elif augment and set(kinds) - set(handled):
+            errs.add(SpecError(f"{path}.augment", f"'{augment}' transforms {'/'.join(handled)} data, and the suite "
+                                                  f"has {'/'.join(sorted(set(kinds) - set(handled)))} datasets; "
+                                                  "give this model to image datasets only"))
     arch = _arch(node["arch"], f"{path}.arch", kinds, errs) if "arch" in node else None
     display = errs.attempt(_str, node["name"], f"{path}.name") if "name" in node else (loss or "vae")
     hparams = _hparams(node.get("hparams"), f"{path}.hparams", errs)
     defaults = _hparams(node.get("defaults"), f"{path}.defaults", errs, allow_search=False)
     if not errs.clean_since(mark):
         return None
-    return ModelEntry(display, kind, loss, frozen(arch), penalty, hparams, defaults, conditioning or "none")
+    return ModelEntry(display, kind, loss, frozen(arch), penalty, hparams, defaults, conditioning or "none",
+                      augment or "none")
 
 
 def _arch(node: Any, path: str, kinds: set[str], errs: Problems) -> dict[str, str]:

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganbench.catalog import AUGMENTATIONS
 from ganbench.conditioning import Conditioning, LatentSampler, build_conditioning, discriminator_score
 from ganbench.data.base import BatchSampler, Dataset
 from ganbench.errors import GanbenchError
@@ -139,6 +140,7 @@ class _Run:
     sample_latent: LatentSampler  # n ↦ evaluation latents: z and what the conditioning asks G for
     sampler: BatchSampler
     cond: Conditioning
+    augment: Callable[[Tensor], Tensor]  # D's input augmentation (ganbench/augment.py): identity unless asked
 
     @property
     def hp(self) -> Any:
@@ -173,11 +175,15 @@ class _Run:
             return x
         return x + torch.randn_like(x) * noise0 * max(0.0, 1.0 - step / self.spec.budget.steps)
 
+    def d_input(self, x: Tensor, step: int) -> Tensor:
+        """What D is shown of a batch: instance noise, then the model's augmentation (both off by default)."""
+        return self.augment(self.noisy(x, step))
+
     def d_objective(self, net: Callable[..., Tensor], x: Tensor, fake: Tensor, step: int,
                     y: Tensor | None = None, latent: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """D's loss on (x, fake) with its penalty and its conditioning's term, and the two score vectors;
         ``y``: the real batch's labels (the fakes' too), ``latent``: the fakes' latent."""
-        x_in, fake_in = self.noisy(x, step), self.noisy(fake, step)
+        x_in, fake_in = self.d_input(x, step), self.d_input(fake, step)
         d_real, aux_real = self.cond.score(net, x_in, y, self.d_output)
         d_fake, aux_fake = self.cond.score(net, fake_in, y, self.d_output)
         d_loss, _ = self.loss(d_real, d_fake)
@@ -215,7 +221,20 @@ def _build(spec: RunSpec, dataset: Dataset, device: torch.device) -> _Run:
         penalty=PENALTIES.get(spec.model.penalty),
         lam=hp.get("lambda", 0.0) if spec.model.penalty != "none" else 0.0,
         prior=prior, sample_latent=LatentSampler(prior, cond),
-        sampler=BatchSampler(len(dataset.split("train")), hp["batch_size"], seed=spec.seed), cond=cond)
+        sampler=BatchSampler(len(dataset.split("train")), hp["batch_size"], seed=spec.seed), cond=cond,
+        augment=_augmentation(spec, dataset))
+
+
+def _augmentation(spec: RunSpec, dataset: Dataset) -> Callable[[Tensor], Tensor]:
+    """The model's augmentation of D's inputs with its policy, in the dataset's value range."""
+    augment = getattr(spec.model, "augment", "none")
+    if augment == "none":
+        return lambda v: v
+    if dataset.info.kind != "image":
+        raise GanbenchError(f"model.augment: '{augment}' transforms images, and dataset '{dataset.info.name}' is "
+                            f"{dataset.info.kind} data")
+    fn, policy, value_range = AUGMENTATIONS.get(augment), spec.hparams.get("augment_policy"), dataset.info.value_range
+    return lambda v: fn(v, policy, value_range)
 
 
 # ---- the named steps ------------------------------------------------------------------------------
@@ -271,15 +290,22 @@ def _critic(run: _Run, step: int) -> Callable[[Tensor], Tensor]:
     return unrolled_critic(run.D, run.opt_d, run.hp["unroll"], objective, constrain=run.loss.constrain)
 
 
-def generator_step(run: _Run, z: Tensor, d_real: Tensor, step: int, y: Tensor | None = None) -> Tensor:
+def generator_step(run: _Run, z: Tensor, d_real: Tensor, step: int, y: Tensor | None = None,
+                   x: Tensor | None = None) -> Tensor:
     """One G update on the step's latents z (fresh ones for a loss that resamples, WGAN-GP) and labels y,
-    scored by :func:`_critic` plus the conditioning's term; returns G's loss, detached."""
+    scored by :func:`_critic` plus the conditioning's term; returns G's loss, detached. A relativistic loss
+    reads D's scores on the step's real batch ``x`` as that critic gives them (no gradient)."""
     if run.loss.resamples_latents_for_g:
         z = run.fake_latent(y)
     critic = _critic(run, step)
+    if run.loss.g_uses_real_scores:
+        if x is None:
+            raise ValueError(f"loss '{run.spec.model.loss}' scores G against D's real scores: pass the step's x")
+        with torch.no_grad():
+            d_real = run.cond.score(critic, run.d_input(x, step), y, run.d_output)[0]
     run.D.requires_grad_(False)
     try:
-        fake = run.noisy(run.G(z), step)
+        fake = run.d_input(run.G(z), step)
         d_fake, aux_fake = run.cond.score(critic, fake, y, run.d_output)
         _, g_loss = run.loss(d_real, d_fake)
         extra = run.cond.g_extra(aux_fake, z)
@@ -440,7 +466,7 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
             g_count = None
             if generator_turn(step, n_disc):
                 with _flops(counting) as g_count:
-                    log["g"] = generator_step(run, z, d_real, step, y)
+                    log["g"] = generator_step(run, z, d_real, step, y, x)
                 pending_losses.append(log["g"])
             if run.loss.rescores_after_step:
                 with _flops(counting) as r_count:

@@ -57,6 +57,27 @@ def test_hinge_matches_formula():
     assert g == pytest.approx(-mean(FAKE))
 
 
+def softplus(x: float) -> float:
+    return math.log1p(math.exp(x))
+
+
+def test_rpgan_pairs_each_real_sample_with_a_generated_one():
+    d, g = terms("rpgan")
+    assert d == pytest.approx(mean(softplus(-(r - f)) for r, f in zip(REAL, FAKE)))
+    assert g == pytest.approx(mean(softplus(-(f - r)) for r, f in zip(REAL, FAKE)))
+
+
+def test_ragan_compares_each_score_with_the_other_sides_mean():
+    d, g = terms("ragan")
+    mr, mf = mean(REAL), mean(FAKE)
+    assert d == pytest.approx(mean(-math.log(sig(r - mf)) for r in REAL) + mean(-math.log(1 - sig(f - mr)) for f in FAKE))
+    assert g == pytest.approx(mean(-math.log(sig(f - mr)) for f in FAKE) + mean(-math.log(1 - sig(r - mf)) for r in REAL))
+
+
+def test_only_the_relativistic_losses_read_real_scores_for_g():
+    assert {name for name in LOSSES.names() if build_loss(name, {}).g_uses_real_scores} == {"rpgan", "ragan"}
+
+
 def test_dragan_uses_ns_terms_and_its_penalty():
     assert terms("dragan") == pytest.approx(terms("ns"))
     assert LOSSES.meta("dragan")["default_penalty"] == "dragan"

@@ -124,6 +124,9 @@ def test_departures_name_what_differs(suite):
     embedded = expand(load(ROOT / "suites" / "ci.yaml")).runs[0].to_dict()
     assert study.departures(embedded) == ["dataset 'ring' is not one of the study's (MNIST, Fashion-MNIST, "
                                           "CIFAR-10, CelebA)"]
+    conditional = expand(suite).runs[0].to_dict()
+    conditional["model"]["conditioning"] = "projection"
+    assert study.departures(conditional) == ["conditioning 'projection': the study's GANs are unconditional"]
 
 
 def test_study_revisions_match_the_registries():

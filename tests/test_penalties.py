@@ -53,6 +53,36 @@ def test_r1_is_squared_gradient_norm_on_real():
     assert float(PENALTIES.get("r1")(linear_critic(W), REAL, FAKE)) == pytest.approx(25.0)
 
 
+def test_r2_is_squared_gradient_norm_on_generated_and_r1_r2_the_sum():
+    assert float(PENALTIES.get("r2")(linear_critic(W), REAL, FAKE)) == pytest.approx(25.0)
+    assert float(PENALTIES.get("r1_r2")(linear_critic(W), REAL, FAKE)) == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("name, points", [("r1", "real"), ("r2", "fake")])
+def test_zero_centred_penalties_match_a_finite_difference_gradient(name, points):
+    """On D(x) = Σ sin(x·a) x² (a non-linear critic), the penalty's ∇D is checked against central differences
+    at the very points it is taken on (real for R1, generated for R2)."""
+    a = torch.tensor([0.7, -1.3], dtype=torch.float64)
+
+    def critic(x):
+        return torch.sin(x @ a) * x.pow(2).sum(1)
+
+    real, fake = REAL.double(), FAKE.double()
+    at = real if points == "real" else fake
+    h = 1e-6
+    grads = torch.zeros_like(at)
+    for j in range(at.shape[1]):
+        step = torch.zeros_like(at)
+        step[:, j] = h
+        grads[:, j] = (critic(at + step) - critic(at - step)) / (2 * h)
+    expected = grads.pow(2).sum(1).mean()
+    value = PENALTIES.get(name)(critic, real, fake).detach()
+    assert float(value) == pytest.approx(float(expected), rel=1e-7)
+    both = PENALTIES.get("r1_r2")(critic, real, fake).detach()
+    apart = PENALTIES.get("r1")(critic, real, fake) + PENALTIES.get("r2")(critic, real, fake)
+    assert float(both) == pytest.approx(float(apart.detach()))
+
+
 def test_none_is_zero():
     assert float(PENALTIES.get("none")(linear_critic(W), REAL, FAKE)) == 0.0
 
@@ -121,7 +151,7 @@ def test_wgan_gp_interpolates_arbitrary_reals_and_fakes_in_their_dtype(dtype):
     assert float(value.detach()) == pytest.approx(float(expected), rel=1e-12 if dtype == torch.float64 else 1e-6)
 
 
-@pytest.mark.parametrize("name", ["wgan_gp", "dragan", "dragan_logit", "r1"])
+@pytest.mark.parametrize("name", ["wgan_gp", "dragan", "dragan_logit", "r1", "r2", "r1_r2"])
 def test_penalties_follow_their_inputs_device(name):
     """On the ``meta`` device (shapes only, no data) every tensor a penalty makes must stay there: a
     random α or noise drawn on the default (CPU) device cannot be combined with the inputs. Stands in
@@ -132,7 +162,7 @@ def test_penalties_follow_their_inputs_device(name):
     assert value.device.type == "meta" and value.shape == ()
 
 
-@pytest.mark.parametrize("name", ["wgan_gp", "dragan_logit", "r1"])
+@pytest.mark.parametrize("name", ["wgan_gp", "dragan_logit", "r1", "r2", "r1_r2"])
 def test_penalty_gradient_wrt_the_critic_matches_closed_form(name):
     """On D(x) = x·w the penalties are functions of w alone: R1 = ‖w‖² with ∇_w = 2w; the norm
     penalties (s − 1)², s = √(1e-4 + ‖w‖²), with ∇_w = 2(s − 1)w / s. Fails when the input gradient is
@@ -141,8 +171,10 @@ def test_penalty_gradient_wrt_the_critic_matches_closed_form(name):
     torch.manual_seed(0)
     PENALTIES.get(name)(linear_critic(w), REAL.double(), FAKE.double()).backward()
     plain = w.detach()
-    if name == "r1":
+    if name in ("r1", "r2"):
         expected = 2 * plain
+    elif name == "r1_r2":
+        expected = 4 * plain
     else:
         s = (NORM_EPS + plain.pow(2).sum()).sqrt()
         expected = 2 * (s - 1) * plain / s

@@ -56,7 +56,7 @@ def test_unknown_loss_names_the_path_and_suggests():
     ({"models__0__arch": "mpl"}, "models[0].arch: unknown architecture 'mpl' — did you mean 'mlp'?"),
     ({"datasets__0__name": "rnig"}, "datasets[0].name: unknown dataset 'rnig' — did you mean 'ring'?"),
     ({"evaluation__metrics": ["modes", "kid_"]}, "evaluation.metrics[1]: unknown metric 'kid_' — did you mean 'kid'?"),
-    ({"models__1__penalty": "r2"}, "models[1].penalty: unknown penalty 'r2' — did you mean 'r1'?"),
+    ({"models__1__penalty": "r11"}, "models[1].penalty: unknown penalty 'r11' — did you mean 'r1'?"),
     ({"budget__steps": "many"}, "budget.steps: expected an integer, got a string 'many'"),
     ({"budget__steps": 0}, "budget.steps: must be ≥ 1, got 0"),
     ({"hparams__lr": {"loguniform": [1e-2, 1e-5]}}, "hparams.lr.loguniform: low must be below high, got [0.01, 1e-05]"),

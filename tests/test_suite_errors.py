@@ -106,9 +106,9 @@ def test_the_same_problem_inherited_twice_is_listed_once():
 
 
 def test_several_problems_in_one_model_are_all_listed():
-    doc = small_suite(models=[{"name": "A", "loss": "wgan_pg", "penalty": "r2", "arch": "mpl", "hparams": {"lr": -1}}])
+    doc = small_suite(models=[{"name": "A", "loss": "wgan_pg", "penalty": "r11", "arch": "mpl", "hparams": {"lr": -1}}])
     assert problems(doc) == ["models[0].loss: unknown loss 'wgan_pg' — did you mean 'wgan_gp'?",
-                             "models[0].penalty: unknown penalty 'r2' — did you mean 'r1'?",
+                             "models[0].penalty: unknown penalty 'r11' — did you mean 'r1'?",
                              "models[0].arch: unknown architecture 'mpl' — did you mean 'mlp'?",
                              "models[0].hparams.lr: must be ≥ 1e-12, got -1.0"]
 

@@ -23,7 +23,7 @@ __all__ = ["RUN_COLUMNS", "STATUSES", "directions", "load_results", "metric_dire
 
 # Run-level columns, in frame order; the long frame adds the point columns after them.
 ID_COLUMNS = ["suite", "run_id", "phase", "role", "dataset", "model", "kind", "loss", "arch", "penalty",
-              "conditioning", "setting", "seed", "status", "complete"]
+              "conditioning", "augment", "setting", "seed", "status", "complete"]
 POINT_COLUMNS = ["step", "elapsed", "metric", "value", "higher_is_better", "is_best", "is_final"]
 TAIL_COLUMNS = ["steps", "seconds", "train_seconds", "eval_seconds", "flops_per_step", "device",
                 "compute_hours", "extractor", "extractor_identity", "real_split", "n_real", "n_gen",
@@ -32,7 +32,7 @@ TAIL_COLUMNS = ["steps", "seconds", "train_seconds", "eval_seconds", "flops_per_
 RUN_COLUMNS = ID_COLUMNS + TAIL_COLUMNS  # plus hp_<name> columns, inserted before TAIL_COLUMNS
 
 _CATEGORICAL = {"suite", "run_id", "phase", "role", "dataset", "model", "kind", "loss", "arch", "penalty",
-                "conditioning",
+                "conditioning", "augment",
                 "status", "metric", "device", "extractor", "extractor_identity", "real_split",
                 "diverged_cause", "error", "dataset_params", "run_dir", "samples", "samples_2d", "mode_centres",
                 "departures", "headline"}
@@ -94,6 +94,7 @@ def _run_fields(rec: RunRecord) -> dict[str, Any]:
         "dataset": spec.get("dataset"), "model": model.get("name"), "kind": model.get("kind"),
         "loss": model.get("loss"), "arch": model.get("arch"), "penalty": model.get("penalty"),
         "conditioning": model.get("conditioning", "none") if model else None,
+        "augment": model.get("augment", "none") if model else None,
         "setting": spec.get("setting"), "seed": spec.get("seed"), "status": rec.status,
         "complete": rec.status in COMPLETE,
         "steps": compute.get("steps", (spec.get("budget") or {}).get("steps")),

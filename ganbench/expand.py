@@ -47,7 +47,7 @@ def search_space(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: Mo
 
     loss_params = tuple(LOSSES.meta(model.loss)["params"]) if model.loss else ()
     cond_params = tuple(CONDITIONINGS.meta(model.conditioning)["params"])
-    aug_params = tuple(AUGMENTATIONS.meta(model.augment)["params"])
+    aug_params = tuple(AUGMENTATIONS.meta(augment_for(model, dataset.kind))["params"])
     merged = {**spec.hparams, **phase.hparams, **dataset.hparams, **model.hparams,
               **phase.model_hparams.get(model.name, {})}
     return {k: v for k, v in merged.items()
@@ -60,7 +60,7 @@ def _base(model: ModelEntry, data_kind: str) -> dict[str, Any]:
     from ganbench.catalog import ARCHS, AUGMENTATIONS, CONDITIONINGS, LOSSES
 
     own = dict(CONDITIONINGS.meta(model.conditioning)["params"])
-    aug = dict(AUGMENTATIONS.meta(model.augment)["params"])
+    aug = dict(AUGMENTATIONS.meta(augment_for(model, data_kind))["params"])
     if model.loss is None:
         values = defaults_for(model.kind, (), model.penalty, conditioning_defaults=own, augment_defaults=aug)
     else:
@@ -69,6 +69,14 @@ def _base(model: ModelEntry, data_kind: str) -> dict[str, Any]:
     arch_defaults = ARCHS.meta(model.arch[data_kind])["hparam_defaults"]
     values.update({k: v for k, v in arch_defaults.items() if k in values})
     return values
+
+
+def augment_for(model: ModelEntry, data_kind: str) -> str:
+    """The model's augmentation of D's inputs on data of this kind: DiffAugment transforms images, so a model
+    that asks for it trains plain on vector data (as ``arch`` resolves per data kind)."""
+    from ganbench.catalog import AUGMENTATIONS
+
+    return model.augment if data_kind in AUGMENTATIONS.meta(model.augment)["data_kinds"] else "none"
 
 
 def _rng(*parts: Any) -> np.random.Generator:
@@ -115,7 +123,7 @@ def _run(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry
     from ganbench.revisions import revisions
 
     model_spec = ModelSpec(model.name, model.kind, model.loss, model.arch[dataset.kind], model.penalty,
-                           model.conditioning, model.augment)
+                           model.conditioning, augment_for(model, dataset.kind))
     code = revisions(model.kind, model.loss, model_spec.arch, model.penalty, dataset.name)
     return RunSpec(spec.name, phase.name, dataset.name, dataset.params, model_spec, frozen(hparams), setting, seed,
                    dataset.budget, evaluation_for(dataset.evaluation, model.conditioning), frozen(code),

@@ -532,14 +532,9 @@ def _model(node: Any, path: str, kinds: set[str], unlabelled: list[str], errs: P
     augment = "none"
     if "augment" in node:
         augment = errs.attempt(_name, AUGMENTATIONS, node["augment"], f"{path}.augment")
-        handled = AUGMENTATIONS.meta(augment)["data_kinds"] if augment else ()
         if augment not in (None, "none") and kind != "gan":
             errs.add(SpecError(f"{path}.augment", f"augmentation feeds a GAN's D, and a {kind.upper()} has none; "
                                                   "remove it"))
-        elif augment and set(kinds) - set(handled):
-            errs.add(SpecError(f"{path}.augment", f"'{augment}' transforms {'/'.join(handled)} data, and the suite "
-                                                  f"has {'/'.join(sorted(set(kinds) - set(handled)))} datasets; "
-                                                  "give this model to image datasets only"))
     arch = _arch(node["arch"], f"{path}.arch", kinds, errs) if "arch" in node else None
     display = errs.attempt(_str, node["name"], f"{path}.name") if "name" in node else (loss or "vae")
     hparams = _hparams(node.get("hparams"), f"{path}.hparams", errs)

@@ -108,9 +108,19 @@ def test_an_augmented_gan_trains_and_g_gets_gradient_through_the_augmentation():
                                                       plain.generator.state_dict().values()))
 
 
-def test_augmentation_of_vector_data_is_refused_by_the_suite():
-    doc = {"name": "aug", "datasets": ["ring"], "budget": {"steps": 2}, "evaluation": {"metrics": ["modes"]},
-           "models": [{"name": "A", "loss": "ns", "arch": "mlp", "augment": "diffaugment"}]}
-    with pytest.raises(SpecError, match=r"models\[0\].augment: 'diffaugment' transforms image data, and the suite "
-                                        r"has vector datasets"):
-        parse(doc)
+def test_augmentation_resolves_per_data_kind_and_the_vae_refuses_it():
+    """DiffAugment transforms images: on the ring the same model trains plain (its spec says so), as ``arch``
+    resolves per data kind."""
+    from ganbench.expand import expand
+
+    doc = {"name": "aug", "datasets": ["ring", {"name": "digits", "params": {"size": 8}}], "budget": {"steps": 2},
+           "evaluation": {"metrics": ["knn"]},
+           "models": [{"name": "A", "loss": "ns", "arch": {"vector": "mlp", "image": "dcgan"},
+                       "augment": "diffaugment"}]}
+    runs = {r.dataset: r for r in expand(parse(doc)).runs}
+    assert runs["ring"].model.augment == "none" and "augment_policy" not in runs["ring"].hparams
+    assert runs["digits"].model.augment == "diffaugment" and "augment_policy" in runs["digits"].hparams
+    vae = {**doc, "models": [{"name": "V", "kind": "vae", "arch": "mlp", "augment": "diffaugment"}],
+           "datasets": ["ring"]}
+    with pytest.raises(SpecError, match=r"models\[0\].augment: augmentation feeds a GAN's D, and a VAE has none"):
+        parse(vae)

@@ -48,6 +48,7 @@ class Conditioning:
     """Unconditional (the ``none`` entry): G(z), D(x); every hook is the identity or nothing."""
 
     name = "none"
+    uses_labels = False  # whether training needs the real batch's labels
     extra_latent = 0  # latent columns after z
     label_sampling: str | None = None  # how evaluation draws what G is asked for (recorded in the protocol)
 
@@ -99,6 +100,7 @@ class _Labelled(Conditioning):
     """What the label-conditioned entries share: K classes, one-hot labels after z, label sampling."""
 
     label_sampling = "train label frequencies"
+    uses_labels = True
 
     def __init__(self, dataset: Dataset, hparams: Mapping[str, Any], metrics: tuple[str, ...] = ()):
         super().__init__(dataset, hparams)
@@ -249,18 +251,18 @@ class ConditionalBNGenerator(nn.Module):
             raise GanbenchError("conditioning 'projection' conditions G through its batch norms, and this G has "
                                 "none; set hparams.g_norm: batch")
         self.net = net
+        # a plain list, not registered: copies (EMA, evaluation) map it onto their own modules
+        self._norms = [module for module in net.modules() if isinstance(module, ClassAffine)]
 
     def forward(self, latent: Tensor) -> Tensor:
         labels = latent[:, self.z_dim:].argmax(dim=1)
-        for module in self.net.modules():
-            if isinstance(module, ClassAffine):
-                module.labels = labels
+        for module in self._norms:
+            module.labels = labels
         try:
             return self.net(latent[:, :self.z_dim])
         finally:
-            for module in self.net.modules():
-                if isinstance(module, ClassAffine):
-                    module.labels = None
+            for module in self._norms:
+                module.labels = None
 
 
 class ProjectionD(nn.Module):

@@ -158,10 +158,11 @@ class _Run:
         return self.real_labelled()[0]
 
     def real_labelled(self) -> tuple[Tensor, Tensor | None]:
-        """The next real batch and its labels (None when the split has none)."""
+        """The next real batch and its labels (None when the split has none or the conditioning needs none)."""
         split = self.dataset.split("train")
         index = self.sampler.next_index()
-        labels = split.labels[index].to(self.device) if split.labels is not None else None
+        labels = split.labels[index].to(self.device) if self.cond.uses_labels and split.labels is not None \
+            else None
         return split.get(index).to(self.device, non_blocking=True), labels
 
     def fake_latent(self, y: Tensor | None) -> Tensor:
@@ -227,7 +228,7 @@ def _build(spec: RunSpec, dataset: Dataset, device: torch.device) -> _Run:
 
 def _augmentation(spec: RunSpec, dataset: Dataset) -> Callable[[Tensor], Tensor]:
     """The model's augmentation of D's inputs with its policy, in the dataset's value range."""
-    augment = getattr(spec.model, "augment", "none")
+    augment = spec.model.augment
     if augment == "none":
         return lambda v: v
     if dataset.info.kind != "image":

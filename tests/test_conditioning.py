@@ -307,3 +307,21 @@ def test_an_image_folder_conditions_by_its_class_subfolders_and_a_flat_one_refus
     flat = load_dataset("image_folder", {"path": str(tmp_path / "flat"), "size": 8})
     with pytest.raises(GanbenchError, match="dataset 'image_folder' has none"):
         build_conditioning("cgan", flat, {})
+
+
+def test_a_copied_conditional_bn_generator_sets_labels_on_its_own_norms():
+    """EMA and evaluation deep-copy G: the copy's label hand-off must reach the copy's norms, not the original's."""
+    import copy
+
+    dataset = load_dataset("digits", {"size": 8})
+    spec = run_spec(arch="dcgan", steps=1, conditioning="projection", **DIGITS)
+    from ganbench.train import build_networks
+
+    G, _ = build_networks(spec, dataset, None)
+    clone = copy.deepcopy(G).eval()
+    assert all(a is not b for a, b in zip(clone._norms, G._norms))
+    assert [id(m) for m in clone._norms] == [id(m) for m in clone.modules() if isinstance(m, ClassAffine)]
+    latent = torch.cat([torch.rand(2, spec.hparams["z_dim"]), torch.eye(10)[[0, 1]]], 1)
+    with torch.no_grad():
+        clone(latent)
+    assert all(m.labels is None for m in clone._norms)

@@ -54,7 +54,7 @@ CONDITIONINGS.declare("acgan", "ganbench.conditioning:AuxiliaryClassifier", alia
                                   "players add aux_weight × its cross-entropy (D on real and generated samples, G on "
                                   "generated).")
 CONDITIONINGS.declare("projection", "ganbench.conditioning:Projection", aliases=("proj", "cbn"),
-                      needs_labels=True, provides=("labels",), params={},
+                      needs_labels=True, provides=("labels",), params={}, needs_g_batch_norm=True,
                       description="Projection D + conditional BN (Miyato & Koyama 2018): D adds ⟨embed(y), φ(x)⟩; "
                                   "G's batch norms take a per-class scale and shift.")
 CONDITIONINGS.declare("infogan", "ganbench.conditioning:InfoGan", needs_labels=False, provides=("codes",),
@@ -67,12 +67,17 @@ CONDITIONINGS.declare("infogan", "ganbench.conditioning:InfoGan", needs_labels=F
 # data_kinds: what it transforms; params: its own hyperparameters with defaults (scope "augment").
 
 AUGMENTATIONS: Registry[Any] = Registry("augmentation")
-AUGMENTATIONS.declare("none", "ganbench.augment:no_augment", data_kinds=("image", "vector"), params={},
+AUGMENTATIONS.declare("none", "ganbench.augment:NoAugment", data_kinds=("image", "vector"), params={},
                       description="D sees real and generated samples as they are (every model of the study).")
-AUGMENTATIONS.declare("diffaugment", "ganbench.augment:diff_augment", aliases=("diffaug",), data_kinds=("image",),
+AUGMENTATIONS.declare("diffaugment", "ganbench.augment:DiffAugment", aliases=("diffaug",), data_kinds=("image",),
                       params={"augment_policy": "color,translation,cutout"},
                       description="DiffAugment (Zhao et al. 2020): colour, translation and cutout drawn per sample, "
                                   "applied differentiably to real and generated images before D.")
+AUGMENTATIONS.declare("ada", "ganbench.augment:AdaptiveAugment", data_kinds=("image",),
+                      params={"ada_target": 0.6, "ada_kimg": 500.0, "ada_interval": 4},
+                      description="ADA (Karras et al. 2020): flips, quarter turns, translations, scales, rotations "
+                                  "and colour, each with probability p; p tuned so E[sign D(x_real)] stays at "
+                                  "ada_target, moving at most 1 per ada_kimg thousand real images.")
 
 # ---------------------------------------------------------------- losses (ganbench/losses.py)
 # params: the loss's own hyperparameters with their defaults (build_loss passes them to the class);
@@ -122,7 +127,8 @@ PENALTIES.declare("r1_r2", "ganbench.penalties:r1_r2", aliases=("r3gan",),
 
 # ---------------------------------------------------------------- architectures (ganbench/nets/)
 # data_kinds, description and hparam_defaults (where the papers differ from the hyperparameter
-# registry) become the Architecture's own fields (Architecture.declared); resolutions: tested sides.
+# registry) become the Architecture's own fields (Architecture.declared); resolutions: tested sides;
+# g_batch_norm: False where G has no batch norm whatever g_norm says (what conditional BN needs).
 
 ARCHS: Registry[Architecture] = Registry("architecture")
 ARCHS.declare("mlp", "ganbench.nets.mlp:MLP", data_kinds=("vector", "image"), hparam_defaults={"d_norm": "none"},
@@ -141,6 +147,14 @@ ARCHS.declare("sndcgan", "ganbench.nets.sndcgan:SNDCGAN", data_kinds=("image",),
 ARCHS.declare("resnet", "ganbench.nets.resnet:RESNET", data_kinds=("image",), hparam_defaults={},
               resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works
               description="SNGAN's CIFAR ResNet (Kurach et al. 2019): 3 up-blocks in G, residual D to 8×8, sum pool")
+ARCHS.declare("sagan", "ganbench.nets.sagan:SAGAN", data_kinds=("image",), hparam_defaults={"d_norm": "spectral"},
+              resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works
+              description="SNGAN's ResNet with a SAGAN self-attention block in G and D (Zhang et al. 2019)")
+ARCHS.declare("stylegan2", "ganbench.nets.stylegan2:STYLEGAN2", data_kinds=("image",),
+              hparam_defaults={"d_norm": "none", "g_norm": "none"}, g_batch_norm=False,  # demodulation instead
+              resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works
+              description="A small StyleGAN2 (Karras et al. 2020): mapping net, modulated/demodulated convs, "
+                          "noise inputs, skip G; residual D with minibatch std")
 
 
 # ---------------------------------------------------------------- datasets (ganbench/data/)
@@ -219,6 +233,7 @@ EXTRACTORS.declare("clip", "ganbench.features.fidelity_extra:build_clip", data_k
 EXTRACTORS.declare("vgg16", "ganbench.features.fidelity_extra:build_vgg16", data_kinds=("image",), has_logits=False,
                    description="VGG16 (torch-fidelity vgg16): 4096-d fc2 after ReLU")
 EXTRACTORS.declare("domain", "ganbench.features.domain:build_domain", data_kinds=("image", "vector"), has_logits=True,
+                   needs_labels=True,
                    description="small classifier trained by ganbench on the dataset's own labels (cached, seeded)")
 
 # ---------------------------------------------------------------- metrics (ganbench/metrics/)

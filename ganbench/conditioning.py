@@ -249,7 +249,8 @@ class ConditionalBNGenerator(nn.Module):
                     replaced += 1
         if not replaced:
             raise GanbenchError("conditioning 'projection' conditions G through its batch norms, and this G has "
-                                "none; set hparams.g_norm: batch")
+                                "none; set hparams.g_norm: batch, or use 'cgan' with a G that has no batch norm "
+                                "(stylegan2)")
         self.net = net
         # a plain list, not registered: copies (EMA, evaluation) map it onto their own modules
         self._norms = [module for module in net.modules() if isinstance(module, ClassAffine)]

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ganbench.hparams import applies, defaults_for
+from ganbench.hparams import applies, defaults_for, without_opt_in_defaults
 from ganbench.specs import (Budget, DatasetEntry, Distribution, EvalProtocol, ModelEntry, ModelSpec, Phase, RunSpec,
                             SuiteSpec, frozen)
 
@@ -115,7 +115,7 @@ def settings(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelE
             setting = {**base, **dict(zip(grid_keys, point))}
             setting.update({k: _draw(space[k], rng) for k in dist_keys})
             out.append(setting)
-    return out
+    return [without_opt_in_defaults(setting) for setting in out]
 
 
 def _run(spec: SuiteSpec, phase: Phase, dataset: DatasetEntry, model: ModelEntry, hparams: Mapping[str, Any],

@@ -2,7 +2,10 @@
 
 A suite may only name these (an unknown key gets a "did you mean"). When a run is resolved, every
 hyperparameter that applies to its model gets a value — the suite's, else the default here — so the
-stored spec (and the run_id hashed from it) is complete and explicit.
+stored spec (and the run_id hashed from it) is complete and explicit. The exception is an *opt-in*
+hyperparameter, one whose default switches something off (LeCam's weight 0, the penalty every step): a
+spec names it only when it is set to another value, so adding one leaves every existing run id as it was.
+A *schedulable* hyperparameter may also be a schedule over the run (:mod:`ganbench.schedules`).
 """
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ class HParam:
     high: float | None = None
     high_open: bool = False
     choices: tuple[Any, ...] | None = None
+    opt_in: bool = False  # stated in a spec only when it differs from its (switched-off) default
+    schedulable: bool = False  # may be a schedule over the run (ganbench/schedules.py)
 
     def check(self, value: Any) -> str | None:
         """An error message for ``value``, or None when it is valid."""
@@ -56,9 +61,10 @@ def _add(name: str, type_: type, default: Any, doc: str, **kw: Any) -> None:
 
 
 # Defaults: the study's common setting (batch 64, z ∈ R^64 uniform, Adam β2 = 0.999 not tuned).
-_add("lr", float, 2e-4, "Adam learning rate of both networks.", low=1e-12)
-_add("beta1", float, 0.5, "Adam β1 (the study samples it from U[0, 1]).", low=0.0, high=1.0)
-_add("beta2", float, 0.999, "Adam β2 (not tuned in the study).", low=0.0, high=1.0, high_open=True)
+_add("lr", float, 2e-4, "Adam learning rate of both networks.", low=1e-12, schedulable=True)
+_add("beta1", float, 0.5, "Adam β1 (the study samples it from U[0, 1]).", low=0.0, high=1.0, schedulable=True)
+_add("beta2", float, 0.999, "Adam β2 (not tuned in the study).", low=0.0, high=1.0, high_open=True,
+     schedulable=True)
 _add("batch_size", int, 64, "Samples per batch for real and generated data.", low=1)
 _add("z_dim", int, 64, "Latent dimension.", low=1)
 _add("z_prior", str, "uniform", "Latent prior of a GAN: uniform on [−1, 1] (the study) or standard normal.", scope="gan",
@@ -68,7 +74,13 @@ _add("d_norm", str, "batch", "Normalisation in D (the study tunes batch norm on/
      choices=("batch", "none", "spectral", "layer"))
 _add("g_norm", str, "batch", "Normalisation in G.", choices=("batch", "layer", "none"))
 _add("n_disc", int, 1, "D updates per G update (one training step = one D update).", scope="gan", low=1)
-_add("lambda", float, 10.0, "Weight of the gradient penalty.", scope="penalty", low=0.0)
+_add("lambda", float, 10.0, "Weight of the gradient penalty.", scope="penalty", low=0.0, schedulable=True)
+_add("penalty_every", int, 1, "Lazy regularisation (StyleGAN2): the penalty on every k-th D step only, weighted "
+     "× k so its average pull is unchanged (1: every step).", scope="penalty", low=1, opt_in=True)
+_add("lecam", float, 0.0, "Weight of LeCam regularisation (Tseng et al. 2021): D's scores pulled towards EMA "
+     "anchors of the other side's mean score (0: off).", scope="gan", low=0.0, opt_in=True)
+_add("lecam_decay", float, 0.99, "Decay of LeCam's EMA anchors of D's mean real and generated scores.",
+     scope="gan", low=0.0, high=1.0, high_open=True, opt_in=True)
 # A loss's own parameters: their defaults are the loss's registration (losses.py), stated there only.
 _add("clip", float, None, "WGAN weight-clipping bound c.", scope="loss", low=0.0)
 _add("gamma", float, None, "BEGAN diversity ratio γ.", scope="loss", low=0.0, high=1.0)
@@ -84,8 +96,14 @@ _add("info_cont", int, None, "InfoGAN: continuous U(−1, 1) codes.", scope="con
 _add("augment_policy", str, None, "DiffAugment's policies: a comma-separated subset of color, translation, cutout.",
      scope="augment", choices=("color", "translation", "cutout", "color,translation", "color,cutout",
                                "translation,cutout", "color,translation,cutout"))
+_add("ada_target", float, None, "ADA: the target of the overfitting heuristic r_t = E[sign D(x_real)].",
+     scope="augment", low=0.0, high=1.0)
+_add("ada_kimg", float, None, "ADA: thousands of real images over which p may move from 0 to 1 (its speed).",
+     scope="augment", low=1e-3)
+_add("ada_interval", int, None, "ADA: D steps between adjustments of the augmentation probability p.",
+     scope="augment", low=1)
 _add("ema", float, 0.0, "Decay of an exponential moving average of G's weights used for evaluation (0 = off).",
-     low=0.0, high=1.0, high_open=True)
+     low=0.0, high=1.0, high_open=True, schedulable=True)
 _add("instance_noise", float, 0.0, "Std of Gaussian noise added to D's inputs, annealed linearly to 0.",
      scope="gan", low=0.0)
 _add("unroll", int, 0, "Unrolled D steps for each G update (Metz et al. 2017).", scope="gan", low=0)
@@ -119,10 +137,22 @@ def defaults_for(kind: str, loss_params: tuple[str, ...], penalty: str,
     """Every applicable hyperparameter with its default (a loss's, conditioning's or augmentation's own
     default wins for its params)."""
     cond, aug = dict(conditioning_defaults or {}), dict(augment_defaults or {})
-    values = {e.name: e.obj.default for e in HPARAMS
-              if applies(e.name, kind, loss_params, penalty, tuple(cond), tuple(aug))}
+    values = {e.name: e.obj.default for e in HPARAMS if not e.obj.opt_in
+              and applies(e.name, kind, loss_params, penalty, tuple(cond), tuple(aug))}
     values.update({k: v for k, v in {**(loss_defaults or {}), **cond, **aug}.items() if k in values})
     return values
 
 
 Check = Callable[[Any], "str | None"]
+
+
+def without_opt_in_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` less the opt-in hyperparameters left at their default: a run that does not use LeCam or lazy
+    regularisation has the spec (and run id) it had before they existed, whatever the suite wrote."""
+    return {k: v for k, v in values.items()
+            if not (HPARAMS.get(k).opt_in and HPARAMS.get(k).coerce(v) == HPARAMS.get(k).default)}
+
+
+def value(hparams: Any, name: str) -> Any:
+    """A run's hyperparameter, an opt-in one at its default when the spec does not state it."""
+    return hparams[name] if name in hparams else HPARAMS.get(name).default

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ganbench.schedules import describe, is_schedule
+
 SOURCE = "google/compare_gan v1.0, compare_gan/src/"
 
 # ---- training length (generate_tasks_lib.py TuneParams) ----------------------------------------
@@ -124,7 +126,14 @@ def departures(spec: Mapping[str, Any]) -> list[str]:
     for key, value in (("ema", 0.0), ("instance_noise", 0.0), ("unroll", 0), ("g_norm", "batch"),
                        ("beta2", 0.999), ("width", 64)):
         if key in hp:
-            differs(key, hp[key], value)
+            differs(key, describe(hp[key]) if is_schedule(hp[key]) else hp[key], value)
+    if model.get("augment", "none") != "none":
+        out.append(f"D's inputs augmented by {model['augment']} (study: none)")
+    for key, what in (("lecam", "LeCam regularisation"), ("penalty_every", "lazy regularisation every")):
+        if key in hp:
+            out.append(f"{what} {hp[key]} (study: none)")
+    out.extend(f"{key} scheduled {describe(hp[key])} (study: fixed)" for key in ("lr", "beta1", "lambda")
+               if is_schedule(hp.get(key)))
     if hp.get("d_norm") not in (None, "batch", "none"):
         out.append(f"d_norm {hp['d_norm']} (study: batch norm on or off)")
     if kind == "gan" and loss == "began" and hp.get("clip_k"):

@@ -83,3 +83,43 @@ def r2(score: Score, real: Tensor, fake: Tensor) -> Tensor:
 def r1_r2(score: Score, real: Tensor, fake: Tensor) -> Tensor:
     """R1 + R2, R3GAN's regulariser: with λ = γ/2 it is R3GAN's γ/2 · (R1 + R2)."""
     return _squared_grad_norm(score, real) + _squared_grad_norm(score, fake)
+
+
+class LeCam:
+    """LeCam regularisation of D (Tseng et al. 2021), as its authors' code computes it.
+
+    Anchors α_R, α_F: exponential moving averages (decay 0.99, zero-debiased as TensorFlow's
+    ``assign_moving_average(zero_debias=True)``) of D's mean score on real and on generated data, updated with
+    the step's batch before use. R_LC = E[relu(D(x) − α_F)²] + E[relu(α_R − D(x̂))²]: real scores are pulled
+    down towards the generated anchor and generated scores up towards the real one, only from the side where
+    they have run past it (the paper's equation (3) states it without the relu; google/lecam-gan's
+    ``lecamreg`` has it). The trainer adds ``lecam`` × R_LC to D's loss.
+    """
+
+    def __init__(self, decay: float):
+        self.decay = decay
+        self._real, self._fake, self._updates = torch.zeros(()), torch.zeros(()), 0
+
+    def anchors(self) -> tuple[Tensor, Tensor]:
+        """(α_R, α_F), debiased; zeros before the first update."""
+        if not self._updates:
+            return self._real, self._fake
+        debias = 1 - self.decay ** self._updates
+        return self._real / debias, self._fake / debias
+
+    def update(self, d_real: Tensor, d_fake: Tensor) -> None:
+        self._real = self._real.to(d_real.device).lerp(d_real.detach().mean(), 1 - self.decay)
+        self._fake = self._fake.to(d_fake.device).lerp(d_fake.detach().mean(), 1 - self.decay)
+        self._updates += 1
+
+    def __call__(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
+        anchor_real, anchor_fake = self.anchors()
+        return (torch.relu(d_real - anchor_fake).pow(2).mean()
+                + torch.relu(anchor_real - d_fake).pow(2).mean())
+
+    def state_dict(self) -> dict:
+        return {"real": self._real.cpu(), "fake": self._fake.cpu(), "updates": self._updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._real, self._fake = state["real"].clone(), state["fake"].clone()
+        self._updates = int(state["updates"])

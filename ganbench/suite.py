@@ -19,6 +19,7 @@ from ganbench.errors import GanbenchError, SpecError, SpecErrors, UnknownNameErr
 from ganbench.expand import search_space
 from ganbench.hparams import HPARAMS
 from ganbench.registry import did_you_mean
+from ganbench.schedules import SCHEDULES
 from ganbench.specs import BestOf, Budget, DatasetEntry, Distribution, EvalProtocol, ModelEntry, Phase, SuiteSpec, frozen
 
 DISTRIBUTIONS = ("loguniform", "uniform", "int", "choice")
@@ -220,7 +221,8 @@ def _plain(node: Any, path: str) -> Any:
 
 
 def _hparam_value(name: str, node: Any, path: str) -> Any:
-    """A fixed value, a grid (tuple) or a Distribution, each endpoint checked against the hyperparameter."""
+    """A fixed value, a schedule, a grid (tuple) or a Distribution, each endpoint checked against the
+    hyperparameter."""
     spec = HPARAMS.get(name)
 
     def checked(value: Any, where: str) -> Any:
@@ -236,14 +238,31 @@ def _hparam_value(name: str, node: Any, path: str) -> Any:
             raise SpecError(where, problem)
         return spec.coerce(value)
 
+    def schedule(value: dict, where: str) -> dict:
+        kind, args = next(iter(value.items()))
+        if not spec.schedulable:
+            allowed = ", ".join(e.name for e in HPARAMS if e.obj.schedulable)
+            raise SpecError(where, f"'{name}' cannot follow a schedule; these can: {allowed}")
+        if not isinstance(args, list) or len(args) != 2:
+            raise SpecError(f"{where}.{kind}", f"expected [start, end], got {_show(args)}")
+        return {kind: tuple(checked(v, f"{where}.{kind}[{i}]") for i, v in enumerate(args))}
+
+    def element(value: Any, where: str) -> Any:
+        return schedule(value, where) if isinstance(value, dict) and len(value) == 1 \
+            and next(iter(value)) in SCHEDULES else checked(value, where)
+
     if isinstance(node, list):
         if not node:
             raise SpecError(path, "an empty grid; give at least one value")
-        return tuple(checked(v, f"{path}[{i}]") for i, v in enumerate(node))
+        return tuple(element(v, f"{path}[{i}]") for i, v in enumerate(node))
+    if isinstance(node, dict) and len(node) == 1 and next(iter(node)) in SCHEDULES:
+        return schedule(node, path)
     if isinstance(node, dict):
         if len(node) != 1 or next(iter(node)) not in DISTRIBUTIONS:
-            raise SpecError(path, f"a distribution is one of {{{', '.join(f'{d}: ...' for d in DISTRIBUTIONS)}}}, "
-                                  f"got keys {', '.join(map(str, node)) or '(none)'}")
+            schedules = f" or a schedule {{{', '.join(f'{k}: [start, end]' for k in SCHEDULES)}}}" \
+                if spec.schedulable else ""
+            raise SpecError(path, f"a distribution is one of {{{', '.join(f'{d}: ...' for d in DISTRIBUTIONS)}}}"
+                                  f"{schedules}, got keys {', '.join(map(str, node)) or '(none)'}")
         kind, args = next(iter(node.items()))
         where = f"{path}.{kind}"
         if kind == "choice":
@@ -464,9 +483,14 @@ def _protocol(ev: dict[str, Any], dataset: str, kind: str, path: str, labelled: 
     if extractor == "auto":
         extractor = "raw" if kind == "vector" else "domain"
     ex_meta = EXTRACTORS.meta(extractor)
+    where = f"{path}.evaluation.extractor" if path else "evaluation.extractor"
     if kind not in ex_meta.get("data_kinds", ("image", "vector")):
-        raise SpecError(f"{path}.evaluation.extractor" if path else "evaluation.extractor",
-                        f"extractor '{extractor}' does not handle {kind} data of dataset '{dataset}'")
+        raise SpecError(where, f"extractor '{extractor}' does not handle {kind} data of dataset '{dataset}'")
+    if ex_meta.get("needs_labels") and labelled is False:
+        chosen = f"'{extractor}'" if ev["extractor"] == extractor else f"'auto' ({extractor} on {kind} data)"
+        raise SpecError(where, f"extractor {chosen} trains a classifier of the dataset's labels, and dataset "
+                               f"'{dataset}' with these params has none; choose raw, inception or dinov2 "
+                               f"(`ganbench ls extractors`), or labelled data (polygons: vertices [3, 4, 5])")
     chosen = tuple(m for m in ev["metrics"] if metric_applies(m, dataset, kind, ex_meta, extractor, labelled))
     return EvalProtocol(extractor, chosen, ev["n_gen"], ev["n_real"], ev["split"],
                         frozen(ev.get("extractor_options")), frozen(ev.get("metric_options")))
@@ -536,6 +560,15 @@ def _model(node: Any, path: str, kinds: set[str], unlabelled: list[str], errs: P
             errs.add(SpecError(f"{path}.augment", f"augmentation feeds a GAN's D, and a {kind.upper()} has none; "
                                                   "remove it"))
     arch = _arch(node["arch"], f"{path}.arch", kinds, errs) if "arch" in node else None
+    if arch and conditioning and CONDITIONINGS.meta(conditioning).get("needs_g_batch_norm"):
+        from ganbench.catalog import ARCHS
+
+        bare = sorted({a for a in arch.values() if a and not ARCHS.meta(a).get("g_batch_norm", True)})
+        if bare:
+            errs.add(SpecError(f"{path}.conditioning",
+                               f"'{conditioning}' conditions G through its batch norms, and architecture "
+                               f"'{bare[0]}' has none in G; use 'cgan' (the label joins G's input: for stylegan2, "
+                               "its mapping network, StyleGAN2-ADA's way) or another architecture"))
     display = errs.attempt(_str, node["name"], f"{path}.name") if "name" in node else (loss or "vae")
     hparams = _hparams(node.get("hparams"), f"{path}.hparams", errs)
     defaults = _hparams(node.get("defaults"), f"{path}.defaults", errs, allow_search=False)

@@ -6,6 +6,11 @@ updated on the same z (fresh latents for WGAN-GP, as v1.0's ``resample_before_ge
 steps where :func:`generator_turn` says so (D steps 1, 2, 2 + n_disc, 2 + 2·n_disc, …); then a loss that keeps state from the step's outcome (BEGAN's k) scores the batch
 again and updates it. The VAE baseline takes one ELBO step instead.
 
+Modern recipes ride on the same steps: an augmentation (:mod:`ganbench.augment`) transforms everything D
+sees and, for ADA, is told D's real scores after each D update; LeCam's regulariser and a lazy (every k-th
+step, × k) penalty add to D's loss; schedulable hyperparameters (lr, β1, β2, λ, EMA; :mod:`ganbench.schedules`)
+are set at the start of each step.
+
 A conditioning (:mod:`ganbench.conditioning`) puts the real batch's labels (or InfoGAN's codes) into the
 step's latent, scores D through its own ``score`` and adds its terms to both losses; unconditional runs take
 exactly the steps above.
@@ -13,7 +18,8 @@ exactly the steps above.
 Everything random flows from torch's global generator (seeded from the run's seed) and the data
 sampler's own generator; both are checkpointed with the networks, optimizers, EMA and the loss's state,
 so a run resumed from a checkpoint ends bit-identical to an uninterrupted one on CPU. Evaluation draws
-from its own generator and a frozen copy of G, so evaluating never perturbs training.
+from its own generator and a frozen copy of G, and the global generators are restored after it (a G with noise
+inputs draws from them), so evaluating never perturbs training.
 """
 from __future__ import annotations
 
@@ -28,14 +34,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganbench.augment import Augmentation
 from ganbench.catalog import AUGMENTATIONS
 from ganbench.conditioning import Conditioning, LatentSampler, build_conditioning, discriminator_score
 from ganbench.data.base import BatchSampler, Dataset
 from ganbench.errors import GanbenchError
 from ganbench.flops import StepFlopCounter
+from ganbench.hparams import value as hp_value
 from ganbench.losses import GanLoss, build_loss
 from ganbench.nets import AutoencoderD, NetConfig, architecture_for
-from ganbench.penalties import PENALTIES, Penalty
+from ganbench.penalties import PENALTIES, LeCam, Penalty
+from ganbench.schedules import ends, is_schedule, value_at
 from ganbench.specs import RunSpec
 from ganbench.unroll import unrolled_critic
 
@@ -140,7 +149,13 @@ class _Run:
     sample_latent: LatentSampler  # n ↦ evaluation latents: z and what the conditioning asks G for
     sampler: BatchSampler
     cond: Conditioning
-    augment: Callable[[Tensor], Tensor]  # D's input augmentation (ganbench/augment.py): identity unless asked
+    augment: Augmentation  # D's input augmentation (ganbench/augment.py): identity unless asked
+    lecam: LeCam | None = None  # LeCam's anchors, when its weight is set
+    scheduled: tuple[str, ...] = ()  # hyperparameters that follow a schedule
+
+    def at(self, name: str, step: int) -> Any:
+        """Hyperparameter ``name`` at (1-based) step ``step``: its schedule's value, or the fixed one."""
+        return value_at(hp_value(self.hp, name), step, self.spec.budget.steps)
 
     @property
     def hp(self) -> Any:
@@ -181,16 +196,23 @@ class _Run:
         return self.augment(self.noisy(x, step))
 
     def d_objective(self, net: Callable[..., Tensor], x: Tensor, fake: Tensor, step: int,
-                    y: Tensor | None = None, latent: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        """D's loss on (x, fake) with its penalty and its conditioning's term, and the two score vectors;
-        ``y``: the real batch's labels (the fakes' too), ``latent``: the fakes' latent."""
+                    y: Tensor | None = None, latent: Tensor | None = None,
+                    update_anchors: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+        """D's loss on (x, fake) with its penalty, LeCam's term and its conditioning's term, and the two score
+        vectors; ``y``: the real batch's labels (the fakes' too), ``latent``: the fakes' latent;
+        ``update_anchors``: a real D step (LeCam's anchors move), not a look-ahead one."""
         x_in, fake_in = self.d_input(x, step), self.d_input(fake, step)
         d_real, aux_real = self.cond.score(net, x_in, y, self.d_output)
         d_fake, aux_fake = self.cond.score(net, fake_in, y, self.d_output)
         d_loss, _ = self.loss(d_real, d_fake)
-        if self.lam:
-            d_loss = d_loss + self.lam * self.penalty(
+        every = hp_value(self.hp, "penalty_every")
+        if self.lam and step % every == 0:  # lazy regularisation: every k-th step, weighted × k
+            d_loss = d_loss + self.lam * every * self.penalty(
                 lambda v: self.cond.score(net, v, y, self.d_output)[0], x_in, fake_in)
+        if self.lecam is not None:
+            if update_anchors:
+                self.lecam.update(d_real, d_fake)
+            d_loss = d_loss + hp_value(self.hp, "lecam") * self.lecam(d_real, d_fake)
         extra = self.cond.d_extra(aux_real, aux_fake, y, latent)
         if extra is not None:
             d_loss = d_loss + extra
@@ -210,32 +232,49 @@ def _build(spec: RunSpec, dataset: Dataset, device: torch.device) -> _Run:
     if cond.name != "none" and loss is not None and loss.d_output != "logit":
         raise GanbenchError(f"model.conditioning: loss '{spec.model.loss}' has an autoencoder D, which conditioning "
                             f"'{cond.name}' does not extend; use a loss with a logit D")
+    logit_only = [what for what, wanted in (("hparams.lecam", hp_value(hp, "lecam") > 0),
+                                            ("model.augment: ada", spec.model.augment == "ada")) if wanted]
+    if logit_only and loss is not None and loss.d_output != "logit":
+        raise GanbenchError(f"{logit_only[0]} reads D's scores, and loss '{spec.model.loss}' has an autoencoder D "
+                            "(reconstruction errors); use a loss with a logit D")
     G, D = (net.to(device) for net in build_networks(spec, dataset, loss, cond))
-    betas = (hp["beta1"], hp["beta2"])
+    scheduled = tuple(sorted(name for name, v in hp.items() if is_schedule(v)))
+    betas = (value_at(hp["beta1"], 1, spec.budget.steps), value_at(hp["beta2"], 1, spec.budget.steps))
+    lr = value_at(hp["lr"], 1, spec.budget.steps)
     prior_kind = hp.get("z_prior", "uniform") if is_gan else "normal"  # the study's U[−1, 1]; the VAE's N(0, I)
     prior = latent_sampler(prior_kind, hp["z_dim"], device)
     return _Run(
         spec=spec, dataset=dataset, device=device, G=G, D=D,
-        opt_g=torch.optim.Adam(G.parameters(), lr=hp["lr"], betas=betas),
-        opt_d=torch.optim.Adam(D.parameters(), lr=hp["lr"], betas=betas),
-        G_ema=copy.deepcopy(G) if hp["ema"] > 0 else None, loss=loss,
+        opt_g=torch.optim.Adam(G.parameters(), lr=lr, betas=betas),
+        opt_d=torch.optim.Adam(D.parameters(), lr=lr, betas=betas),
+        G_ema=copy.deepcopy(G) if max(ends(hp["ema"])) > 0 else None, loss=loss,
         penalty=PENALTIES.get(spec.model.penalty),
-        lam=hp.get("lambda", 0.0) if spec.model.penalty != "none" else 0.0,
+        lam=value_at(hp.get("lambda", 0.0), 1, spec.budget.steps) if spec.model.penalty != "none" else 0.0,
         prior=prior, sample_latent=LatentSampler(prior, cond),
         sampler=BatchSampler(len(dataset.split("train")), hp["batch_size"], seed=spec.seed), cond=cond,
-        augment=_augmentation(spec, dataset))
+        augment=_augmentation(spec, dataset),
+        lecam=LeCam(hp_value(hp, "lecam_decay")) if is_gan and hp_value(hp, "lecam") > 0 else None,
+        scheduled=scheduled)
 
 
-def _augmentation(spec: RunSpec, dataset: Dataset) -> Callable[[Tensor], Tensor]:
-    """The model's augmentation of D's inputs with its policy, in the dataset's value range."""
+def _augmentation(spec: RunSpec, dataset: Dataset) -> Augmentation:
+    """The model's augmentation of D's inputs with its parameters, in the dataset's value range."""
     augment = spec.model.augment
-    if augment == "none":
-        return lambda v: v
-    if dataset.info.kind != "image":
+    if augment != "none" and dataset.info.kind != "image":
         raise GanbenchError(f"model.augment: '{augment}' transforms images, and dataset '{dataset.info.name}' is "
                             f"{dataset.info.kind} data")
-    fn, policy, value_range = AUGMENTATIONS.get(augment), spec.hparams.get("augment_policy"), dataset.info.value_range
-    return lambda v: fn(v, policy, value_range)
+    return AUGMENTATIONS.get(augment)(spec.hparams, dataset.info.value_range, spec.hparams["batch_size"])
+
+
+def _apply_schedules(run: _Run, step: int) -> None:
+    """Set this step's value of every scheduled hyperparameter where the step functions read it."""
+    if "lambda" in run.scheduled and run.spec.model.penalty != "none":
+        run.lam = run.at("lambda", step)
+    if {"lr", "beta1", "beta2"} & set(run.scheduled):
+        lr, betas = run.at("lr", step), (run.at("beta1", step), run.at("beta2", step))
+        for opt in (run.opt_g, run.opt_d):
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = lr, betas
 
 
 # ---- the named steps ------------------------------------------------------------------------------
@@ -246,18 +285,20 @@ def discriminator_step(run: _Run, x: Tensor, z: Tensor, step: int,
     run's); returns (D's loss, its scores on x), detached."""
     with torch.no_grad():
         fake = run.G(z)
-    d_loss, d_real, _ = run.d_objective(run.D, x, fake, step, y, z)
+    d_loss, d_real, _ = run.d_objective(run.D, x, fake, step, y, z, update_anchors=True)
     run.opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     run.opt_d.step()
     run.loss.after_d_step(run.D)
+    run.augment.observe(d_real)
     return d_loss.detach(), d_real.detach()
 
 
 def _first_order_critic(run: _Run, step: int) -> nn.Module:
     """``unroll`` look-ahead D updates on a copy of D, G's gradient treating them as constants."""
     critic = copy.deepcopy(run.D)
-    opt = torch.optim.Adam(critic.parameters(), lr=run.hp["lr"], betas=(run.hp["beta1"], run.hp["beta2"]))
+    group = run.opt_d.param_groups[0]  # this step's lr and betas (a schedule's value)
+    opt = torch.optim.Adam(critic.parameters(), lr=group["lr"], betas=group["betas"])
     # A deep copy: Optimizer.load_state_dict keeps the very tensors it is given (same dtype and device),
     # so the look-ahead steps would otherwise advance the real D's Adam moments and step counts.
     opt.load_state_dict(copy.deepcopy(run.opt_d.state_dict()))
@@ -318,7 +359,7 @@ def generator_step(run: _Run, z: Tensor, d_real: Tensor, step: int, y: Tensor | 
     finally:
         run.D.requires_grad_(True)
     if run.G_ema is not None:
-        _ema_update(run.G_ema, run.G, run.hp["ema"])
+        _ema_update(run.G_ema, run.G, run.at("ema", step))
     return g_loss.detach()
 
 
@@ -333,7 +374,7 @@ def rescore_step(run: _Run, x: Tensor, z: Tensor) -> dict[str, float]:
     return run.loss.after_step(d_real, d_fake)
 
 
-def vae_step(run: _Run, x: Tensor) -> Tensor:
+def vae_step(run: _Run, x: Tensor, step: int) -> Tensor:
     """One ELBO step of the VAE baseline (v1.0 ``VAE.py``); returns the loss, detached.
 
     Encoder: μ and σ = 1e-6 + softplus(·). Images: a Bernoulli decoder whose output is clipped to
@@ -359,7 +400,7 @@ def vae_step(run: _Run, x: Tensor) -> Tensor:
     run.opt_g.step()
     run.opt_d.step()
     if run.G_ema is not None:
-        _ema_update(run.G_ema, run.G, run.hp["ema"])
+        _ema_update(run.G_ema, run.G, run.at("ema", step))
     return loss.detach()
 
 
@@ -388,6 +429,12 @@ def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
     torch.set_rng_state(state["cpu"])
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def _rng_kept(device: torch.device) -> contextlib.AbstractContextManager:
+    """The global generators as they were after the block: evaluation draws its latents from its own
+    generator, but whatever else it runs (a G with noise inputs) may draw from the global one."""
+    return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [], device_type=device.type)
 
 
 def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
@@ -444,6 +491,10 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
             run.G_ema.load_state_dict(state["G_ema"])
         if run.loss is not None:
             run.loss.load_state_dict(state["loss"])
+        if state.get("augment"):  # ADA's p (older checkpoints and stateless augmentations have none)
+            run.augment.load_state_dict(state["augment"])
+        if run.lecam is not None:
+            run.lecam.load_state_dict(state["lecam"])
         run.sampler.load_state_dict(state["sampler"])
         _set_rng_state(state["rng"], device)
         start, history, compute = int(state["step"]), list(state["history"]), dict(state["compute"])
@@ -457,6 +508,8 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
     tic = time.perf_counter()
     for step in range(start + 1, steps + 1):
         counting = count_flops and step == 1
+        if run.scheduled:
+            _apply_schedules(run, step)
         if is_gan:
             z = run.prior(run.batch_size)
             x, y = run.real_labelled()
@@ -480,7 +533,7 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
         else:
             x = run.real_batch()
             with _flops(counting) as v_count:
-                log["d"] = log["g"] = vae_step(run, x)
+                log["d"] = log["g"] = vae_step(run, x, step)
             pending_losses.append(log["d"])
             if counting:
                 compute["flops_per_step"] = _total(v_count)
@@ -502,9 +555,11 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
             row: dict[str, Any] = {"step": step, "losses": {k: float(v) for k, v in log.items()},
                                    "seconds": compute["train_seconds"]}
             row["losses"].update({k: float(v) for k, v in extras.items()})
+            row["losses"].update(run.augment.log())  # ADA's p: what the augmentation did by this point
             if evaluate is not None:
                 tic_eval = time.perf_counter()
-                evaluation = evaluate(run.G_ema or run.G, run.sample_latent, step)
+                with _rng_kept(device):  # a G that draws noise (stylegan2) must not move training's stream
+                    evaluation = evaluate(run.G_ema or run.G, run.sample_latent, step)
                 row["metrics"], samples = dict(evaluation.metrics), evaluation.samples
                 compute["eval_seconds"] += time.perf_counter() - tic_eval
             history.append(row)
@@ -515,6 +570,8 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
                     "G_ema": run.G_ema.state_dict() if run.G_ema is not None else None,
                     "opt_g": run.opt_g.state_dict(), "opt_d": run.opt_d.state_dict(),
                     "loss": run.loss.state_dict() if run.loss is not None else {},
+                    "augment": run.augment.state_dict(),
+                    "lecam": run.lecam.state_dict() if run.lecam is not None else {},
                     "sampler": run.sampler.state_dict(), "rng": _rng_state(device),
                     "history": history, "compute": compute})
                 checkpointing.on_history(history)

@@ -50,7 +50,8 @@ def one_step(conditioning: str, loss: str, arch: str):
 
 
 COMBOS = [(c, loss, "dcgan") for c in CONDITIONAL for loss in LOGIT_LOSSES]
-COMBOS += [(c, "ns", arch) for c in CONDITIONAL for arch in ARCHS.names() if arch != "dcgan"]
+COMBOS += [(c, "ns", arch) for c in CONDITIONAL for arch in ARCHS.names() if arch != "dcgan"
+           and (c != "projection" or ARCHS.meta(arch).get("g_batch_norm", True))]  # stylegan2: refused, below
 COMBOS += [(c, "hinge", "sndcgan") for c in CONDITIONAL]  # the SNGAN recipe: spectral norm throughout D
 
 
@@ -325,3 +326,24 @@ def test_a_copied_conditional_bn_generator_sets_labels_on_its_own_norms():
     with torch.no_grad():
         clone(latent)
     assert all(m.labels is None for m in clone._norms)
+
+
+def test_projection_is_refused_for_a_g_without_batch_norm_and_cgan_feeds_its_mapping_network():
+    """StyleGAN2's G has no batch norm for conditional BN to extend: the suite says so and names the way that
+    works (the label into the mapping network, which cgan does by widening G's latent)."""
+    from ganbench.errors import SpecError
+    from ganbench.suite import parse
+
+    doc = {"name": "c", "datasets": [{"name": "digits", "params": {"size": 8}}], "budget": {"steps": 1},
+           "evaluation": {"metrics": ["fid"]},
+           "models": [{"name": "P", "loss": "ns", "arch": "stylegan2", "conditioning": "projection"}]}
+    with pytest.raises(SpecError, match=r"models\[0\].conditioning: 'projection' conditions G through its batch "
+                                        r"norms, and architecture 'stylegan2' has none in G; use 'cgan'"):
+        parse(doc)
+    spec, dataset, cond, g0, d0, out = one_step("cgan", "ns", "stylegan2")
+    assert out.status == "done" and moved(out.generator, g0)
+    z = torch.rand(1, spec.hparams["z_dim"]).repeat(2, 1) * 2 - 1
+    latent = cond.train_latent(z, torch.tensor([2, 7]))  # the same z with two labels
+    assert latent.shape[1] == spec.hparams["z_dim"] + dataset.info.num_classes
+    w = out.generator.mapping(latent)
+    assert not torch.allclose(w[0], w[1])  # the label reaches the style through the mapping network

@@ -121,6 +121,14 @@ def test_departures_name_what_differs(suite):
     assert "generated samples 5000 (study: 10000)" in found
     assert "steps 100 (study: 15625)" in found and "z prior normal (study: uniform)" in found
     assert any("older arch (revision 1" in f for f in found) and any("older trainer" in f for f in found)
+    assert study.departures(expand(suite).runs[0].to_dict()) == []  # the study's own run departs from nothing
+    modern = expand(suite).runs[0].to_dict()
+    modern["model"]["augment"] = "ada"
+    modern["hparams"].update(lr={"cosine": [2e-4, 5e-5]}, beta2={"linear": [0.9, 0.99]}, lecam=0.3, penalty_every=4)
+    assert set(study.departures(modern)) == {
+        "D's inputs augmented by ada (study: none)", "LeCam regularisation 0.3 (study: none)",
+        "lazy regularisation every 4 (study: none)", "lr scheduled cosine 0.0002→5e-05 (study: fixed)",
+        "beta2 linear 0.9→0.99 (study: 0.999)"}
     embedded = expand(load(ROOT / "suites" / "ci.yaml")).runs[0].to_dict()
     assert study.departures(embedded) == ["dataset 'ring' is not one of the study's (MNIST, Fashion-MNIST, "
                                           "CIFAR-10, CelebA)"]

@@ -185,3 +185,92 @@ def test_norm_epsilon_is_compare_gans():
     """The other tests take ``NORM_EPS`` from the module, so they cannot notice it changing; pin it to
     compare_gan's sqrt(1e-4 + Σg²) here (the mutation tester does not mutate module constants)."""
     assert NORM_EPS == 1e-4
+
+
+# ---- LeCam and lazy regularisation ------------------------------------------------------------------
+
+def test_lecam_anchors_are_debiased_emas_and_the_term_is_its_authors_formula():
+    """α: TensorFlow's zero-debiased EMA of the batch means (updated before use); R_LC = E relu(D(x) − α_F)² +
+    E relu(α_R − D(x̂))², computed by hand on fixed scores over three updates."""
+    from ganbench.penalties import LeCam
+
+    lecam, decay = LeCam(0.9), 0.9
+    batches = [(torch.tensor([1.0, 3.0]), torch.tensor([-2.0, 0.0])),
+               (torch.tensor([0.0, 2.0]), torch.tensor([1.0, -1.0])),
+               (torch.tensor([4.0, 4.0]), torch.tensor([-3.0, 5.0]))]
+    biased_r = biased_f = 0.0
+    for t, (real, fake) in enumerate(batches, start=1):
+        lecam.update(real, fake)
+        biased_r = decay * biased_r + (1 - decay) * float(real.mean())
+        biased_f = decay * biased_f + (1 - decay) * float(fake.mean())
+        a_r, a_f = biased_r / (1 - decay ** t), biased_f / (1 - decay ** t)
+        assert [float(v) for v in lecam.anchors()] == pytest.approx([a_r, a_f])
+        expected = (sum(max(r - a_f, 0.0) ** 2 for r in real.tolist()) / 2
+                    + sum(max(a_r - f, 0.0) ** 2 for f in fake.tolist()) / 2)
+        assert float(lecam(real, fake)) == pytest.approx(expected)
+    assert float(LeCam(0.99).anchors()[0]) == 0.0  # before any update
+
+
+def test_lecam_pulls_only_the_scores_that_ran_past_the_other_sides_anchor():
+    from ganbench.penalties import LeCam
+
+    lecam = LeCam(0.0)  # anchors = this batch's means
+    real, fake = torch.tensor([2.0, 2.0], requires_grad=True), torch.tensor([-2.0, -2.0], requires_grad=True)
+    lecam.update(real, fake)
+    lecam(real, fake).backward()
+    # d/dD(x) relu(D(x) − α_F)² / 2 = (2 − (−2)) = 4 per score; generated: −(α_R − D(x̂)) = −4
+    assert real.grad.tolist() == pytest.approx([4.0, 4.0]) and fake.grad.tolist() == pytest.approx([-4.0, -4.0])
+    inside = LeCam(0.0)
+    r, f = torch.tensor([-1.0, -1.0]), torch.tensor([1.0, 1.0])  # real below the fake anchor: no pull
+    inside.update(r, f)
+    assert float(inside(r, f)) == 0.0
+
+
+def _d_loss(spec, step, *, update=False):
+    """D's objective of a freshly built run on a fixed batch at ``step``."""
+    import ganbench.train as train_module
+    from ganbench.data import load_dataset
+
+    run = train_module._build(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
+    torch.manual_seed(7)
+    x = run.real_batch()
+    fake = run.G(run.prior(run.batch_size)).detach()
+    torch.manual_seed(8)
+    loss, d_real, d_fake = run.d_objective(run.D, x, fake, step, update_anchors=update)
+    return run, (loss.detach(), d_real.detach(), d_fake.detach())
+
+
+def test_lazy_regularisation_applies_the_penalty_every_kth_step_weighted_by_k():
+    from helpers.specs import run_spec
+
+    ring = {"dataset": "ring", "dataset_params": {"n_train": 500, "n_test": 100}}
+    lam = 1e6  # the MLP's input gradients start near 1e-4: a weight that makes R1 visible next to the loss
+    plain = run_spec(loss="ns", penalty="r1", steps=20, hparams={"lambda": lam}, **ring)
+    lazy = run_spec(loss="ns", penalty="r1", steps=20, hparams={"lambda": lam, "penalty_every": 4}, **ring)
+    free = run_spec(loss="ns", steps=20, **ring)
+    assert "penalty_every" not in plain.hparams and lazy.hparams["penalty_every"] == 4
+    _, (every_step, _, _) = _d_loss(plain, 3)
+    _, (off_step, _, _) = _d_loss(lazy, 3)
+    _, (on_step, _, _) = _d_loss(lazy, 4)
+    run, (no_penalty, d_real, _) = _d_loss(free, 3)
+    assert float(off_step) == float(no_penalty)
+    weighted = float(every_step) - float(no_penalty)
+    assert weighted > 1e-3 and float(on_step) == pytest.approx(float(no_penalty) + 4 * weighted, rel=1e-4)
+
+
+def test_lecam_enters_ds_loss_with_its_weight_and_only_real_d_steps_move_its_anchors():
+    from helpers.specs import run_spec
+
+    ring = {"dataset": "ring", "dataset_params": {"n_train": 500, "n_test": 100}}
+    free = run_spec(loss="ns", steps=20, **ring)
+    reg = run_spec(loss="ns", steps=20, hparams={"lecam": 0.5, "lecam_decay": 0.9}, **ring)
+    assert "lecam" not in free.hparams and "lecam_decay" not in free.hparams
+    assert run_spec(loss="ns", steps=20, hparams={"lecam": 0.0}, **ring).run_id == free.run_id  # off = absent
+    _, (base, _, _) = _d_loss(free, 1)
+    run, (with_reg, d_real, d_fake) = _d_loss(reg, 1, update=True)
+    a_r, a_f = float(d_real.mean()), float(d_fake.mean())  # one debiased update: the batch means
+    expected = (torch.relu(d_real - a_f).pow(2).mean() + torch.relu(a_r - d_fake).pow(2).mean()).item()
+    assert float(with_reg) == pytest.approx(float(base) + 0.5 * expected, rel=1e-5)
+    before = [float(v) for v in run.lecam.anchors()]
+    run.d_objective(run.D, run.real_batch(), run.G(run.prior(16)).detach(), 2)  # a look-ahead evaluation
+    assert [float(v) for v in run.lecam.anchors()] == before

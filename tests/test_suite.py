@@ -64,7 +64,8 @@ def test_unknown_loss_names_the_path_and_suggests():
     ({"hparams__beta1": 1.5}, "hparams.beta1: must be ≤ 1.0, got 1.5"),
     ({"hparams__n_dics": 5}, "hparams.n_dics: unknown hyperparameter 'n_dics' — did you mean 'n_disc'?"),
     ({"hparams__d_norm": "batchnorm"}, "hparams.d_norm: must be one of batch, none, spectral, layer, got 'batchnorm'"),
-    ({"hparams__lr": {"gaussian": [0, 1]}}, "hparams.lr: a distribution is one of {loguniform: ..., uniform: ..., int: ..., choice: ...}, got keys gaussian"),
+    ({"hparams__lr": {"gaussian": [0, 1]}}, "hparams.lr: a distribution is one of {loguniform: ..., uniform: ..., int: ..., choice: ...} or a schedule {cosine: [start, end], linear: [start, end]}, got keys gaussian"),
+    ({"hparams__n_disc": {"gaussian": [0, 1]}}, "hparams.n_disc: a distribution is one of {loguniform: ..., uniform: ..., int: ..., choice: ...}, got keys gaussian"),
     ({"seeds": []}, "seeds: expected a count or a non-empty list of integers, got a list []"),
     ({"models__0__kind": "flow"}, "models[0].kind: unknown model kind 'flow' — known: gan, vae"),
     ({"models__1__name": "NS GAN"}, "models[1].name: 'NS GAN' is also models[0]'s name; names must differ"),
@@ -278,3 +279,18 @@ def test_yaml_is_loaded_safely(tmp_path):
     path.write_text("name: !!python/object/apply:os.system ['echo pwned']\n")
     proc = subprocess.run([sys.executable, "-m", "ganbench.cli", "plan", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "pwned" not in proc.stdout
+
+
+@pytest.mark.parametrize("extractor, shown", [("domain", "'domain'"), ("auto", "'auto' (domain on image data)")])
+def test_a_label_classifier_extractor_on_unlabelled_data_is_refused_before_any_run(extractor, shown):
+    """The domain extractor trains a classifier of the dataset's labels: on triangles only (no classes) every
+    run would fail at evaluation, so the suite is refused with the fix."""
+    bad = doc(datasets=[{"name": "polygons", "params": {"vertices": 3}}],
+              evaluation={"metrics": ["fid"], "extractor": extractor})
+    assert error(bad) == (f"datasets[0].evaluation.extractor: extractor {shown} trains a classifier of the "
+                          "dataset's labels, and dataset 'polygons' with these params has none; choose raw, "
+                          "inception or dinov2 (`ganbench ls extractors`), or labelled data (polygons: vertices "
+                          "[3, 4, 5])")
+    labelled = doc(datasets=[{"name": "polygons", "params": {"vertices": [3, 4, 5]}}],
+                   evaluation={"metrics": ["fid"], "extractor": extractor})
+    assert parse(labelled).datasets[0].evaluation.extractor == "domain"

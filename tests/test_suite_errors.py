@@ -329,7 +329,7 @@ def test_a_garbage_file_loads_or_gives_one_ganbench_error(scratch, content):
 
 
 def conditional_suite(dataset, conditioning: str = "cgan", **model) -> dict:
-    return small_suite(datasets=[dataset], evaluation={"metrics": ["knn"]},
+    return small_suite(datasets=[dataset], evaluation={"metrics": ["knn"], "extractor": "raw"},
                        models=[{"name": "C", "loss": "ns", "arch": {"vector": "mlp", "image": "dcgan"},
                                 "conditioning": conditioning, **model}])
 
@@ -366,7 +366,8 @@ def test_the_vae_and_began_refuse_conditioning():
 
 
 def test_label_metrics_do_not_apply_to_unlabelled_datasets():
-    doc = small_suite(datasets=["celeba"], evaluation={"metrics": ["fid", "label_consistency", "intra_fid"]},
+    doc = small_suite(datasets=["celeba"], evaluation={"metrics": ["fid", "label_consistency", "intra_fid"],
+                                                       "extractor": "inception"},
                       models=[{"name": "I", "loss": "ns", "arch": "dcgan", "conditioning": "infogan"}])
     assert parse(doc).datasets[0].evaluation.metrics == ("fid",)
 

@@ -134,6 +134,8 @@ class Interrupt(Exception):
     ("wgan_gp", "dcgan", {"instance_noise": 0.1}),
     ("ns", "mlp", {"unroll": 2}),
     (None, "mlp", {}),  # the VAE
+    ("ns", "mlp", {"lr": {"cosine": [1e-3, 1e-4]}, "ema": {"linear": [0.5, 0.9]}, "lecam": 0.3}),
+    ("wgan_gp", "mlp", {"lambda": {"cosine": [10.0, 1.0]}, "penalty_every": 3, "beta2": {"linear": [0.9, 0.99]}}),
 ])
 def test_resumed_run_is_bit_identical(loss, arch, extra):
     kind = "vae" if loss is None else "gan"
@@ -226,7 +228,7 @@ def test_vae_step_is_the_studys_elbo_on_colour_data():
         expected = -loglik.mean() + kl.mean()
     torch.set_rng_state(rng)
     run.G.load_state_dict(run.G.state_dict())
-    loss = train_module.vae_step(run, x)
+    loss = train_module.vae_step(run, x, 1)
     assert float(loss) == pytest.approx(float(expected), rel=1e-5)
 
 
@@ -620,3 +622,20 @@ def test_gans_learn_every_mode_of_the_ring(loss, hparams):
     assert spec.model.penalty == ("wgan_gp" if loss == "wgan_gp" else "none")
     assert untrained["hq_share"] < 0.05 and untrained["modes_1pct"] <= 1, untrained
     assert best["modes"] == 8 and best["modes_1pct"] >= 7 and best["hq_share"] >= 0.5, best
+
+
+def test_evaluating_never_perturbs_training_even_for_a_g_that_draws_noise():
+    """stylegan2's noise inputs draw from the global generator in eval mode too: evaluating every 2 steps
+    or only at the end leaves the trained networks identical (the trainer restores the generators)."""
+    def evaluate(generator, sample_latent, step):
+        with torch.no_grad():
+            samples = generator(sample_latent(8))
+        return Evaluation({"knn": 0.5}, samples)
+
+    def trained(eval_every):
+        spec = run_spec(loss="ns", arch="stylegan2", steps=6, eval_every=eval_every, **SMALL_IMAGES)
+        return train(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), evaluate=evaluate)
+
+    often, once = trained(2), trained(6)
+    for a, b in [(often.generator, once.generator), (often.discriminator, once.discriminator)]:
+        assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))

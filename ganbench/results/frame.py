@@ -17,6 +17,7 @@ import pandas as pd
 
 from ganbench import lucic2018
 from ganbench.results.record import COMPLETE, STATUSES, RunRecord, best_over
+from ganbench.schedules import describe, is_schedule
 
 __all__ = ["RUN_COLUMNS", "STATUSES", "directions", "load_results", "metric_direction",
            "records_to_frame", "run_table", "save_frame"]
@@ -76,7 +77,7 @@ def _hp_column(values: list[Any]) -> Any:
         if present and all(isinstance(v, (int, np.integer)) for v in present):
             return pd.array(values, dtype="Int64")
         return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
-    return pd.Categorical([_text(v) for v in values])
+    return pd.Categorical([describe(v) if is_schedule(v) else _text(v) for v in values])  # a schedule in words
 
 
 def _run_fields(rec: RunRecord) -> dict[str, Any]:

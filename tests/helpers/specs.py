@@ -11,8 +11,11 @@ from ganbench.suite import parse
 def run_spec(dataset: str = "ring", loss: str | None = "ns", arch: str = "mlp", *, steps: int = 20,
              eval_every: int | None = None, hparams: dict[str, Any] | None = None, dataset_params=None,
              penalty: str | None = None, kind: str = "gan", metrics=("knn",), n: int = 100, seed: int = 0,
-             conditioning: str | None = None, extractor: str | None = None) -> RunSpec:
+             conditioning: str | None = None, extractor: str | None = None,
+             augment: str | None = None) -> RunSpec:
     model: dict[str, Any] = {"name": "m", "arch": arch, "kind": kind}
+    if augment is not None:
+        model["augment"] = augment
     if conditioning is not None:
         model["conditioning"] = conditioning
     if loss is not None and kind == "gan":

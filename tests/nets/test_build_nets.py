@@ -9,7 +9,7 @@ from ganbench.nets import ARCHS, Architecture, NetConfig, build_nets
 
 from .netcases import RING, image_info
 
-CONV = {"infogan", "dcgan", "sndcgan", "resnet"}
+CONV = {"infogan", "dcgan", "sndcgan", "resnet", "sagan", "stylegan2"}
 
 
 def test_every_family_is_registered_with_its_facts() -> None:

@@ -355,6 +355,26 @@ METRICS.declare(
                 "number of distinct samples (Friedman & Dieng 2023, as dgm-eval).",
 )
 METRICS.declare(
+    "authenticity", "ganbench.metrics.memorisation:compute_authenticity",
+    outputs={"authenticity": True},
+    ranges={"authenticity": (0.0, 1.0)},
+    needs=("pool", "train"),
+    defaults={"n_train": 10_000},
+    data_kinds=("image", "vector"),
+    description="Authenticity: the share of samples not closer to their nearest training sample than it is to its "
+                "own nearest neighbour (Alaa et al. 2022, as dgm-eval); copies of the training set score 0.",
+)
+METRICS.declare(
+    "ct", "ganbench.metrics.memorisation:compute_ct",
+    outputs={"ct": True},  # ≪ 0 copying (the direction it guards), ≫ 0 underfitting, ≈ 0 neither
+    ranges={"ct": (-math.inf, math.inf)},
+    needs=("pool", "real", "train"),
+    defaults={"n_train": 10_000, "cells": 3, "min_gen": 20},
+    data_kinds=("image", "vector"),
+    description="C_T data-copying test (Meehan et al. 2020, as dgm-eval): per k-means cell, a Z-scored Mann–Whitney "
+                "U of test vs generated distances to the training set, averaged; ≪ 0 means copying.",
+)
+METRICS.declare(
     "label_consistency", "ganbench.metrics.conditional:compute_label_consistency",
     outputs={"label_consistency": True},
     ranges={"label_consistency": (0.0, 1.0)},

@@ -49,6 +49,12 @@ class Evaluator:
         self.extractor = build_extractor(protocol.extractor, ExtractorContext(
             dataset, self.device, Path(cache_dir), protocol.extractor_options, seed))
         self.real = real_features(self.extractor, dataset, protocol.split, protocol.n_real, Path(cache_dir), seed=seed)
+        self.train = None
+        if "train" in needs:  # the memorisation metrics: as many train samples as the largest n_train asked
+            wanted = max(int({**METRICS.meta(m).get("defaults", {}), **dict(protocol.metric_options.get(m, {}))}
+                             ["n_train"]) for m in protocol.metrics if "train" in metas[m].get("needs", ()))
+            n_train = min(wanted, len(dataset.split("train")))
+            self.train = real_features(self.extractor, dataset, "train", n_train, Path(cache_dir), seed=seed)
         self.real_samples = self.real_labels = None
         if needs & {"real_samples", "real_labels"}:  # the very samples whose features are cached
             split = dataset.split(protocol.split)
@@ -76,6 +82,8 @@ class Evaluator:
                "pool_layer": self.extractor.pool_layer, "logits_layer": self.extractor.logits_layer,
                "real_split": self.protocol.split, "n_real": len(self.real), "n_gen": self.protocol.n_gen,
                "metrics": list(self.protocol.metrics)}
+        if self.train is not None:
+            out["n_train"] = len(self.train)
         if self.classifier is not None:
             out["classifier"] = {"identity": self.classifier.identity,
                                  "test_accuracy": getattr(self.classifier, "test_accuracy", None)}
@@ -134,7 +142,7 @@ class Evaluator:
                             real_samples=self.real_samples, generator=frozen_g, sample_latent=sample_latent,
                             device=self.device, seed=_seed(self.run_seed, step, "metrics"), cache=self.cache,
                             extractor=self.extractor.identity, gen_labels=labels, gen_codes=codes,
-                            gen_predicted=predicted, real_labels=self.real_labels)
+                            gen_predicted=predicted, real_labels=self.real_labels, train=self.train)
         out: dict[str, float] = {}
         for name in self.protocol.metrics:
             params = {**METRICS.meta(name).get("defaults", {}), **dict(self.protocol.metric_options.get(name, {}))}

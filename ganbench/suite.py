@@ -492,6 +492,13 @@ def _protocol(ev: dict[str, Any], dataset: str, kind: str, path: str, labelled: 
                                f"'{dataset}' with these params has none; choose raw, inception or dinov2 "
                                f"(`ganbench ls extractors`), or labelled data (polygons: vertices [3, 4, 5])")
     chosen = tuple(m for m in ev["metrics"] if metric_applies(m, dataset, kind, ex_meta, extractor, labelled))
+    from ganbench.catalog import METRICS
+
+    against_train = [m for m in chosen if {"real", "train"} <= set(METRICS.meta(m).get("needs", ()))]
+    if against_train and ev["split"] == "train":
+        raise SpecError(f"{path}.evaluation.split" if path else "evaluation.split",
+                        f"metric '{against_train[0]}' compares the samples' distances to the train split with a "
+                        "held-out split's: evaluate on split test")
     return EvalProtocol(extractor, chosen, ev["n_gen"], ev["n_real"], ev["split"],
                         frozen(ev.get("extractor_options")), frozen(ev.get("metric_options")))
 

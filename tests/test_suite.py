@@ -294,3 +294,11 @@ def test_a_label_classifier_extractor_on_unlabelled_data_is_refused_before_any_r
     labelled = doc(datasets=[{"name": "polygons", "params": {"vertices": [3, 4, 5]}}],
                    evaluation={"metrics": ["fid"], "extractor": extractor})
     assert parse(labelled).datasets[0].evaluation.extractor == "domain"
+
+
+def test_the_data_copying_test_needs_a_held_out_split_beside_the_train_split():
+    bad = doc(evaluation={"metrics": ["ct", "knn"], "split": "train"})
+    assert error(bad) == ("datasets[0].evaluation.split: metric 'ct' compares the samples' distances to the train "
+                          "split with a held-out split's: evaluate on split test")
+    authentic = parse(doc(evaluation={"metrics": ["authenticity", "knn"], "split": "train"}))
+    assert authentic.datasets[0].evaluation.metrics == ("authenticity", "knn")

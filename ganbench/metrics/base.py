@@ -8,7 +8,8 @@ Metadata, declared for every metric in :mod:`ganbench.catalog` (read there witho
                keys left out are unbounded. A regression gate needs them: a tolerance reaching past
                the bad end of the range can never fail;
   ``needs``:   subset of {"pool", "logits", "samples", "generator", "real", "real_samples", "real_labels",
-               "labels", "codes", "classifier"} (what the context must hold: "labels" — a conditional G's labels,
+               "labels", "codes", "classifier", "train"} (what the context must hold: "train" — the train
+               split's features, ``n_train`` of them (a metric option), for the memorisation metrics; "labels" — a conditional G's labels,
                "codes" — InfoGAN's code, metrics needing either are dropped for models that give neither;
                "classifier" — the dataset's domain classifier's class of every sample);
   ``defaults``: default parameters; ``data_kinds``: ("image", "vector"); ``extractors``: optional, the
@@ -48,6 +49,7 @@ class MetricContext:
     gen_codes: torch.Tensor | None = None  # (N,) InfoGAN's categorical code of each sample
     gen_predicted: "np.ndarray | None" = None  # (N,) the dataset's domain classifier's class of each sample
     real_labels: torch.Tensor | None = None  # (M,) the labels of the real evaluation samples (``real``)
+    train: Features | None = None  # features of the train split (memorisation metrics), cached like ``real``
 
 
 @dataclass(frozen=True)

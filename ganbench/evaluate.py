@@ -34,6 +34,22 @@ class Evaluation:
     samples: Tensor | None = None
 
 
+def library_versions() -> dict[str, str]:
+    """The versions of what computes the numbers: torch (kernels), torch-fidelity (the ImageNet extractors'
+    resizing and weights handling), numpy, scikit-learn and scipy (neighbours, k-means, statistics), ganbench."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ganbench import __version__
+
+    out = {"ganbench": __version__, "torch": torch.__version__}
+    for package in ("torchvision", "torch-fidelity", "numpy", "scipy", "scikit-learn"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "absent"
+    return out
+
+
 def _seed(*parts: Any) -> int:
     return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:8], "little") % (2**63)
 
@@ -77,11 +93,15 @@ class Evaluator:
 
     @property
     def record(self) -> dict[str, Any]:
-        """The protocol stored next to every number."""
+        """The protocol stored next to every number: what moved it (the protocol card a report prints)."""
         out = {"extractor": self.protocol.extractor, "identity": self.extractor.identity,
                "pool_layer": self.extractor.pool_layer, "logits_layer": self.extractor.logits_layer,
+               "preprocessing": getattr(self.extractor, "preprocessing", None),
+               "feature_dtype": str(self.real.pool.dtype),
                "real_split": self.protocol.split, "n_real": len(self.real), "n_gen": self.protocol.n_gen,
-               "metrics": list(self.protocol.metrics)}
+               "sampling": "latents from a generator seeded by sha256(run seed, step): every evaluation point "
+                           "draws its own, the same on every resume",
+               "metrics": list(self.protocol.metrics), "versions": library_versions()}
         if self.train is not None:
             out["n_train"] = len(self.train)
         if self.classifier is not None:

@@ -127,3 +127,26 @@ def test_the_runner_seeds_the_evaluator_with_the_runs_seed(tmp_path, monkeypatch
     spec = run_spec(dataset="ring", steps=2, metrics=("modes",), n=200, seed=5, dataset_params=RING)
     assert execute(spec, Store(tmp_path / "results"), RunOptions(cache_dir=str(tmp_path / "cache"))) == "done"
     assert seen == [5]
+
+
+def test_the_stored_protocol_carries_what_moves_the_numbers(tmp_path):
+    """The protocol card's fields: extractor identity and layer, preprocessing in words, feature dtype, counts and
+    split, how latents are seeded, and the installed versions of the libraries that compute the numbers."""
+    import importlib.metadata as md
+
+    import torch as _torch
+
+    from ganbench import __version__
+    from ganbench.data import load_dataset
+    from ganbench.evaluate import Evaluator
+    from ganbench.specs import EvalProtocol, frozen
+
+    dataset = load_dataset("ring", {"n_train": 500, "n_test": 300})
+    record = Evaluator(EvalProtocol("raw", ("knn",), 100, 200, "test", frozen({}), frozen({})), dataset,
+                       cache_dir=tmp_path).record
+    assert record["identity"] == "raw" and record["pool_layer"] == "input" and record["n_real"] == 200
+    assert record["preprocessing"].startswith("none") and record["feature_dtype"] == "float64"
+    assert "sha256(run seed, step)" in record["sampling"]
+    assert record["versions"]["torch"] == _torch.__version__ and record["versions"]["ganbench"] == __version__
+    assert record["versions"]["torch-fidelity"] == md.version("torch-fidelity")
+    assert record["versions"]["scikit-learn"] == md.version("scikit-learn")

@@ -41,6 +41,7 @@ class FeatureExtractor(Protocol):
     identity: str  # network + weights identity, e.g. "inception-v3-compat@<sha256[:12]>"
     pool_layer: str  # e.g. "2048"
     logits_layer: str | None  # e.g. "logits_unbiased"; None when the extractor has no classifier
+    preprocessing: str  # what happens to an image before the network sees it, in words (the protocol card)
 
     def __call__(self, x: torch.Tensor) -> Features:
         """``x``: (N, *info.shape) float in the dataset's value range, any device."""

@@ -97,6 +97,7 @@ class DomainExtractor:
     name = "domain"
     pool_layer = "penultimate"
     logits_layer = "logits"
+    preprocessing = "none: the dataset's own resolution and value range, float32"
 
     def __init__(self, model: DomainClassifier, info: DatasetInfo, *, identity: str, test_accuracy: float,
                  record: dict[str, Any], batch_size: int, device: torch.device):

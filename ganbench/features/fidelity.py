@@ -78,6 +78,9 @@ class FidelityExtractor:
         self.pool_layer, self.logits_layer = pool_layer, logits_layer
         self.value_range = info.value_range
         self.batch_size, self.device = batch_size, device
+        self.preprocessing = (f"{info.value_range[0]:g}..{info.value_range[1]:g} → uint8 (rounded), grayscale tiled "
+                              "to RGB, resized inside torch-fidelity's network to its input size (bilinear, "
+                              "TF1-compatible)")
 
     def __call__(self, x: torch.Tensor) -> Features:
         if x.dim() != 4 or x.shape[1] not in (1, 3):

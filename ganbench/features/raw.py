@@ -17,6 +17,7 @@ class RawExtractor:
     identity = "raw"
     pool_layer = "input"
     logits_layer = None
+    preprocessing = "none: the samples' own values, flattened, float64"
 
     def __call__(self, x: torch.Tensor) -> Features:
         if len(x) == 0:

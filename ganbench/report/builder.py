@@ -167,6 +167,10 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
         pair_paths = _write_table(pair_tbl, tables_dir, "pairwise")
         written += pair_paths.values()
 
+    cards = protocol_cards(runs)
+    (tables_dir / "protocol.md").write_text(protocol_markdown(cards), encoding="utf-8")
+    written.append(tables_dir / "protocol.md")
+
     found = findings(add_panel(table, multi), pairs, headlines, ups)
     (tables_dir / "findings.md").write_text(findings_markdown(found), encoding="utf-8")
     written.append(tables_dir / "findings.md")
@@ -180,7 +184,7 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     notes = _headline_notes(frame, headlines, metric)
     page = _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, written,
                  unreadable, out, multi, _power_note(pairs) if pair_tbl is not None else "", notes, found,
-                 conditioning_tbl)
+                 conditioning_tbl, cards)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
@@ -326,9 +330,44 @@ def protocol_note(runs: pd.DataFrame) -> tuple[str, list[str]]:
     return verdict, items
 
 
+def protocol_cards(runs: pd.DataFrame) -> dict[str, list[tuple[str, int]]]:
+    """Panel (dataset) → the distinct protocol cards of its runs with how many runs each, most runs first; a
+    panel with more than one was scored under different protocols, whose numbers do not compare."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for panel, group in runs.groupby("panel", observed=True, sort=False):
+        counts = group["protocol_card"].dropna().astype(str).value_counts()
+        out[str(panel)] = [(card, int(n)) for card, n in counts.items()]
+    return out
+
+
+def protocol_markdown(cards: Mapping[str, list[tuple[str, int]]]) -> str:
+    """tables/protocol.md: each panel's protocol card (several, flagged, when its runs differ)."""
+    lines = ["# Protocol", ""]
+    for panel, found in cards.items():
+        if len(found) == 1:
+            lines.append(f"- **{panel}**: {found[0][0]}")
+        elif found:
+            lines.append(f"- **{panel}**: scored under {len(found)} protocols — numbers across them do not compare:")
+            lines += [f"  - {card} ({n} runs)" for card, n in found]
+    return "\n".join(lines) + "\n"
+
+
+def _cards_html(cards: Mapping[str, list[tuple[str, int]]]) -> list[str]:
+    items = []
+    for panel, found in cards.items():
+        if len(found) == 1:
+            items.append(f"<li><strong>{html.escape(panel)}</strong>: {html.escape(found[0][0])}</li>")
+        elif found:
+            inner = "".join(f"<li>{html.escape(card)} ({n} runs)</li>" for card, n in found)
+            items.append(f'<li><strong>{html.escape(panel)}</strong>: <span class="note">scored under {len(found)} '
+                         f"protocols — numbers across them do not compare</span><ul>{inner}</ul></li>")
+    return [f"<ul>{''.join(items)}</ul>"] if items else []
+
+
 def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, written, unreadable,
           out: Path, multi: bool, power_note: str = "", headline_notes: Sequence[str] = (),
-          found: Sequence[Finding] = (), conditioning_tbl=None) -> str:
+          found: Sequence[Finding] = (), conditioning_tbl=None,
+          cards: Mapping[str, list[tuple[str, int]]] | None = None) -> str:
     from ganbench import __version__
 
     status = runs["status"].astype(str)
@@ -355,6 +394,11 @@ def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, writt
     if counts["incomplete"]:
         meta.append(f'<span class="note">{counts["incomplete"]} of {counts["runs"]} runs are '
                     f"incomplete (still running or pending): numbers may change.</span>")
+    mixed = [panel for panel, found in (cards or {}).items() if len(found) > 1]
+    if mixed:
+        meta.append(f'<span class="note">{html.escape(", ".join(mixed))}: runs scored under different protocols '
+                    '(extractor, preprocessing, sample counts or library versions): see <a href="#protocol-card">'
+                    "the protocol card</a>.</span>")
     verdict, departures = protocol_note(runs)
     if verdict:
         link = ' See <a href="#protocol">the departures</a>.' if departures else ""
@@ -370,6 +414,8 @@ def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, writt
                 + ([f'<h3>Conditioning</h3><div class="scroll">{to_html(conditioning_tbl)}</div>',
                     _links([p for p in written if p.stem == "conditioning"], out)]
                    if conditioning_tbl is not None else [])),
+        Section("Protocol card", "protocol-card", _cards_html(cards or {})
+                + [_links([p for p in written if p.stem == "protocol"], out)]),
         Section("Budget", "budget", figures=groups["budget"],
                 body=[_links([p for p in written if p.stem.startswith("budget")], out)]
                 if groups["budget"] else []),

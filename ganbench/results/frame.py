@@ -29,14 +29,14 @@ POINT_COLUMNS = ["step", "elapsed", "metric", "value", "higher_is_better", "is_b
 TAIL_COLUMNS = ["steps", "seconds", "train_seconds", "eval_seconds", "flops_per_step", "device",
                 "compute_hours", "extractor", "extractor_identity", "real_split", "n_real", "n_gen",
                 "diverged_at", "diverged_cause", "error", "dataset_params", "run_dir", "samples", "samples_2d",
-                "mode_centres", "departures", "headline"]
+                "mode_centres", "departures", "headline", "protocol_card"]
 RUN_COLUMNS = ID_COLUMNS + TAIL_COLUMNS  # plus hp_<name> columns, inserted before TAIL_COLUMNS
 
 _CATEGORICAL = {"suite", "run_id", "phase", "role", "dataset", "model", "kind", "loss", "arch", "penalty",
                 "conditioning", "augment",
                 "status", "metric", "device", "extractor", "extractor_identity", "real_split",
                 "diverged_cause", "error", "dataset_params", "run_dir", "samples", "samples_2d", "mode_centres",
-                "departures", "headline"}
+                "departures", "headline", "protocol_card"}
 _INTEGER = {"setting", "seed", "steps", "n_real", "n_gen", "diverged_at", "step"}
 _FLOAT = {"seconds", "train_seconds", "eval_seconds", "flops_per_step", "compute_hours", "elapsed",
           "value"}
@@ -114,7 +114,24 @@ def _run_fields(rec: RunRecord) -> dict[str, Any]:
         "mode_centres": [list(c) for c in rec.mode_centres] if rec.mode_centres else None,
         "departures": "; ".join(lucic2018.departures(spec)) if spec else None,
         "headline": spec.get("headline"),
+        "protocol_card": protocol_card(protocol) if protocol else None,
     }
+
+
+def protocol_card(protocol: Mapping[str, Any]) -> str:
+    """What moved a run's numbers, in one line: extractor and weights, layer, preprocessing, sample counts and
+    split, feature dtype, library versions (what an older record stored; fields it lacks are left out)."""
+    parts = [f"{protocol.get('identity') or protocol.get('extractor')} ({protocol.get('pool_layer')} features)"]
+    if protocol.get("preprocessing"):
+        parts.append(f"preprocessing: {protocol['preprocessing']}")
+    parts.append(f"{protocol.get('n_gen')} generated vs {protocol.get('n_real')} real ({protocol.get('real_split')})"
+                 + (f", {protocol['n_train']} train" if protocol.get("n_train") else ""))
+    if protocol.get("feature_dtype"):
+        parts.append(f"features {protocol['feature_dtype']}")
+    versions = protocol.get("versions") or {}
+    if versions:
+        parts.append(", ".join(f"{k} {v}" for k, v in versions.items()))
+    return " · ".join(parts)
 
 
 def _empty_frame(hp_names: Sequence[str] = ()) -> pd.DataFrame:

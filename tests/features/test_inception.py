@@ -62,6 +62,7 @@ def test_weights_from_option_give_pool_and_unbiased_logits(weights_file: Path, t
     assert np.isfinite(features.pool).all() and np.isfinite(features.logits).all()
     assert extractor.identity == f"inception-v3-compat@{file_sha256(weights_file)[:12]}"
     assert (extractor.pool_layer, extractor.logits_layer) == ("2048", "logits_unbiased")
+    assert extractor.preprocessing.startswith("0..1 → uint8 (rounded), grayscale tiled to RGB, resized inside")
     assert not np.allclose(features.pool[0], features.pool[1], rtol=1e-3, atol=0)  # two images, two rows
 
 

@@ -429,3 +429,29 @@ def test_conditional_metrics_get_their_own_table_with_a_dash_for_models_without_
 def test_no_conditioning_table_without_conditional_metrics(tmp_path):
     build(frame.records_to_frame([make_record(history=[(500, {"fid": 3.0})])]), tmp_path, title="plain", **FAST)
     assert not (tmp_path / "tables" / "conditioning.md").exists()
+
+
+def test_the_protocol_card_is_printed_once_per_dataset_and_flags_runs_scored_differently(tmp_path):
+    """Every record's protocol becomes one card line (extractor, layer, preprocessing, counts, dtype, versions);
+    a dataset whose runs were scored under two protocols is flagged on the page and in tables/protocol.md."""
+    card = {"extractor": "raw", "identity": "raw", "pool_layer": "input", "real_split": "test", "n_real": 2500,
+            "n_gen": 2500, "preprocessing": "none", "feature_dtype": "float64",
+            "versions": {"ganbench": "9.9", "torch": "2.14.1"}}
+    same = [scored_record(10.0 + i, seed=i) for i in range(3)]
+    for r in same:
+        r["protocol"] = dict(card)
+    other = scored_record(11.0, seed=9, dataset="grid")
+    other["protocol"] = {**card, "n_gen": 500}
+    grid = scored_record(12.0, seed=8, dataset="grid")
+    grid["protocol"] = dict(card)
+    df = frame.records_to_frame(with_files(same + [other, grid], tmp_path / "results", points=False))
+    line = ("raw (input features) · preprocessing: none · 2500 generated vs 2500 real (test) · features float64 · "
+            "ganbench 9.9, torch 2.14.1")
+    assert set(frame.run_table(df).query("dataset == 'ring'")["protocol_card"].astype(str)) == {line}
+    index = build(df, tmp_path / "report", **FAST)
+    text = (tmp_path / "report" / "tables" / "protocol.md").read_text()
+    assert f"- **ring**: {line}" in text
+    assert "- **grid**: scored under 2 protocols — numbers across them do not compare:" in text
+    assert "500 generated vs 2500 real (test)" in text
+    page = index.read_text()
+    assert "grid: runs scored under different protocols" in page and 'id="protocol-card"' in page

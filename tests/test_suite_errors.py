@@ -253,12 +253,18 @@ def mutated_suites(draw):
         elif op == "rename" and isinstance(parent, dict):
             parent[draw(st.one_of(st.sampled_from(_typos(key)), st.text(max_size=6), st.integers()))] = parent.pop(key)
         elif op == "add" and isinstance(parent, dict):
-            parent[draw(st.one_of(st.sampled_from(_typos(key)), st.text(max_size=6)))] = draw(values)
+            parent[draw(st.one_of(st.sampled_from(_typos(key)), st.text(max_size=6)))] = fresh(draw(values))
         elif op == "add":
-            parent.insert(key, draw(values))
+            parent.insert(key, fresh(draw(values)))
         else:
-            parent[key] = draw(values)
+            parent[key] = fresh(draw(values))
     return doc
+
+
+def fresh(value):
+    """A copy of a drawn value: ODD_VALUES' containers are shared, and a later mutation of the same document
+    could otherwise write into one of them — even insert it into itself, a cycle every later example inherits."""
+    return copy.deepcopy(value)
 
 
 def parses_or_names_the_paths(doc) -> None:

@@ -40,7 +40,6 @@ POLICIES = ("color", "translation", "cutout")
 TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5
 
-Augment = Callable[[Tensor], Tensor]
 
 
 def _color(x: Tensor) -> Tensor:

@@ -67,8 +67,8 @@ class Evaluator:
         self.real = real_features(self.extractor, dataset, protocol.split, protocol.n_real, Path(cache_dir), seed=seed)
         self.train = None
         if "train" in needs:  # the memorisation metrics: as many train samples as the largest n_train asked
-            wanted = max(int({**METRICS.meta(m).get("defaults", {}), **dict(protocol.metric_options.get(m, {}))}
-                             ["n_train"]) for m in protocol.metrics if "train" in metas[m].get("needs", ()))
+            wanted = max(int(self._params(m)["n_train"]) for m in protocol.metrics
+                         if "train" in metas[m].get("needs", ()))
             n_train = min(wanted, len(dataset.split("train")))
             self.train = real_features(self.extractor, dataset, "train", n_train, Path(cache_dir), seed=seed)
         self.real_samples = self.real_labels = None
@@ -90,6 +90,10 @@ class Evaluator:
             hook = METRICS.meta(name).get("prepare")
             if hook is not None:
                 self.cache.update(hook(prepare))
+
+    def _params(self, metric: str) -> dict[str, Any]:
+        """A metric's parameters: its registered defaults, then the suite's metric_options."""
+        return {**METRICS.meta(metric).get("defaults", {}), **dict(self.protocol.metric_options.get(metric, {}))}
 
     @property
     def record(self) -> dict[str, Any]:
@@ -165,7 +169,6 @@ class Evaluator:
                             gen_predicted=predicted, real_labels=self.real_labels, train=self.train)
         out: dict[str, float] = {}
         for name in self.protocol.metrics:
-            params = {**METRICS.meta(name).get("defaults", {}), **dict(self.protocol.metric_options.get(name, {}))}
-            out.update({k: float(v) for k, v in METRICS.get(name)(ctx, **params).items()})
+            out.update({k: float(v) for k, v in METRICS.get(name)(ctx, **self._params(name)).items()})
         return Evaluation(out, samples)
 

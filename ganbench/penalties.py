@@ -20,10 +20,15 @@ Penalty = Callable[[Score, Tensor, Tensor], Tensor]
 NORM_EPS = 1e-4
 
 
-def _grad_norm(score: Score, points: Tensor) -> Tensor:
+def _squared_input_grad(score: Score, points: Tensor) -> Tensor:
+    """Per sample ‖∇ₓ score(x)‖² at ``points``, differentiable (the penalty's own gradient reaches D)."""
     points = points.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(score(points).sum(), points, create_graph=True)
-    return torch.sqrt(NORM_EPS + grad.flatten(1).pow(2).sum(1))
+    return grad.flatten(1).pow(2).sum(1)
+
+
+def _grad_norm(score: Score, points: Tensor) -> Tensor:
+    return torch.sqrt(NORM_EPS + _squared_input_grad(score, points))
 
 
 def _per_sample_uniform(x: Tensor) -> Tensor:
@@ -66,9 +71,7 @@ def dragan_logit(score: Score, real: Tensor, fake: Tensor) -> Tensor:
 
 
 def _squared_grad_norm(score: Score, points: Tensor) -> Tensor:
-    points = points.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(score(points).sum(), points, create_graph=True)
-    return grad.flatten(1).pow(2).sum(1).mean()
+    return _squared_input_grad(score, points).mean()
 
 
 def r1(score: Score, real: Tensor, fake: Tensor) -> Tensor:

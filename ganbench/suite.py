@@ -477,7 +477,7 @@ LABEL_NEEDS = frozenset({"labels", "real_labels", "classifier"})
 
 def _protocol(ev: dict[str, Any], dataset: str, kind: str, path: str, labelled: bool | None = None) -> EvalProtocol:
     """Resolve ``auto`` and keep only the metrics that apply to this dataset and extractor."""
-    from ganbench.catalog import EXTRACTORS
+    from ganbench.catalog import EXTRACTORS, METRICS
 
     extractor = ev["extractor"]
     if extractor == "auto":
@@ -487,13 +487,11 @@ def _protocol(ev: dict[str, Any], dataset: str, kind: str, path: str, labelled: 
     if kind not in ex_meta.get("data_kinds", ("image", "vector")):
         raise SpecError(where, f"extractor '{extractor}' does not handle {kind} data of dataset '{dataset}'")
     if ex_meta.get("needs_labels") and labelled is False:
-        chosen = f"'{extractor}'" if ev["extractor"] == extractor else f"'auto' ({extractor} on {kind} data)"
-        raise SpecError(where, f"extractor {chosen} trains a classifier of the dataset's labels, and dataset "
+        shown = f"'{extractor}'" if ev["extractor"] == extractor else f"'auto' ({extractor} on {kind} data)"
+        raise SpecError(where, f"extractor {shown} trains a classifier of the dataset's labels, and dataset "
                                f"'{dataset}' with these params has none; choose raw, inception or dinov2 "
                                f"(`ganbench ls extractors`), or labelled data (polygons: vertices [3, 4, 5])")
     chosen = tuple(m for m in ev["metrics"] if metric_applies(m, dataset, kind, ex_meta, extractor, labelled))
-    from ganbench.catalog import METRICS
-
     against_train = [m for m in chosen if {"real", "train"} <= set(METRICS.meta(m).get("needs", ()))]
     if against_train and ev["split"] == "train":
         raise SpecError(f"{path}.evaluation.split" if path else "evaluation.split",
@@ -524,7 +522,7 @@ MODEL_KEYS = ("name", "kind", "loss", "arch", "penalty", "conditioning", "augmen
 
 def _model(node: Any, path: str, kinds: set[str], unlabelled: list[str], errs: Problems) -> ModelEntry | None:
     """The entry, None when anything in it is wrong (``unlabelled``: the suite's datasets without class labels)."""
-    from ganbench.catalog import AUGMENTATIONS, CONDITIONINGS, KINDS, LOSSES, PENALTIES
+    from ganbench.catalog import ARCHS, AUGMENTATIONS, CONDITIONINGS, KINDS, LOSSES, PENALTIES
 
     mark = errs.mark()
     node = _mapping(node, path, MODEL_KEYS, errs, ("arch",))
@@ -568,8 +566,6 @@ def _model(node: Any, path: str, kinds: set[str], unlabelled: list[str], errs: P
                                                   "remove it"))
     arch = _arch(node["arch"], f"{path}.arch", kinds, errs) if "arch" in node else None
     if arch and conditioning and CONDITIONINGS.meta(conditioning).get("needs_g_batch_norm"):
-        from ganbench.catalog import ARCHS
-
         bare = sorted({a for a in arch.values() if a and not ARCHS.meta(a).get("g_batch_norm", True)})
         if bare:
             errs.add(SpecError(f"{path}.conditioning",

@@ -36,6 +36,21 @@ KINDS.add("gan", "gan", uses_loss=True,
 KINDS.add("vae", "vae", uses_loss=False,
           description="VAE (Kingma & Welling), the study's baseline: encoder + decoder, the ELBO of compare_gan v1.0.")
 
+# ---------------------------------------------------------------- calibration rows (ganbench/calibration.py)
+# Rows every report carries beside the models: real data scored as if it were a model, no training. Each
+# suite adds them per dataset (its `calibration` key, both by default), over the seeds of its last phase.
+# label: the row's model name in tables; the object: the function drawing its n_gen samples from the dataset.
+
+CALIBRATIONS: Registry[Any] = Registry("calibration row")
+CALIBRATIONS.declare("floor", "ganbench.calibration:floor_samples", aliases=("real", "held_out"),
+                     label="real data (floor)",
+                     description="Held-out real data the evaluation uses nowhere else, scored as a model: the best "
+                                 "each metric can do at this n (FID of two real samples is not 0 at finite n).")
+CALIBRATIONS.declare("copycat", "ganbench.calibration:copycat_samples", aliases=("memoriser", "copy"),
+                     label="copycat (train images)",
+                     description="A memoriser that returns training images (FLS's copycat): near the floor on "
+                                 "FID, caught only by the memorisation metrics (authenticity, C_T).")
+
 # ---------------------------------------------------------------- conditioning (ganbench/conditioning.py)
 # How (and whether) a GAN is told what to generate; orthogonal to its loss and architecture. needs_labels:
 # it needs the data's class labels; provides: what its samples carry for the metrics ("labels" asked of G,
@@ -445,7 +460,7 @@ CONDITIONING_METRICS = ("label_consistency", "intra_fid", "cas", "code_fidelity"
 
 def registries() -> dict[str, Registry]:
     """Section name → registry, in the order ``ganbench ls`` shows them (nothing is imported)."""
-    return {"kinds": KINDS, "conditioning": CONDITIONINGS, "augment": AUGMENTATIONS, "losses": LOSSES,
+    return {"kinds": KINDS, "calibration": CALIBRATIONS, "conditioning": CONDITIONINGS, "augment": AUGMENTATIONS, "losses": LOSSES,
             "penalties": PENALTIES,
             "architectures": ARCHS, "datasets": DATASETS,
             "extractors": EXTRACTORS, "metrics": METRICS, "hparams": HPARAMS}

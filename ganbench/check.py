@@ -50,6 +50,8 @@ def aggregate(df: pd.DataFrame) -> pd.DataFrame:
 
     frames = []
     known = directions(df)
+    if "role" in df.columns:  # calibration rows train nothing: they calibrate a report, no gate guards them
+        df = df[(df["role"].astype(str) != "calibration").to_numpy()]
     for metric in sorted(df["metric"].dropna().unique()):
         if metric not in known:
             continue

@@ -28,10 +28,24 @@ GRID_COLUMNS = 8  # latents per row of a conditional G's class grid
 
 @dataclass(frozen=True)
 class Evaluation:
-    """What one evaluation point computed: every metric's numbers and the generated samples scored."""
+    """What one evaluation point computed: every metric's numbers and the generated samples scored.
+
+    With S > 1 sampling seeds (``EvalProtocol.sampling_seeds``), ``metrics`` is the mean over the S redraws and
+    ``panel`` maps each output key to its S values (redraw 0 first: the draw a one-seed protocol makes);
+    ``samples`` are redraw 0's."""
 
     metrics: Mapping[str, float]
     samples: Tensor | None = None
+    panel: Mapping[str, tuple[float, ...]] | None = None
+
+
+def panel_mean(panel: Mapping[str, tuple[float, ...]]) -> dict[str, float]:
+    """Each key's mean over the redraws that computed it (NaN when none did)."""
+    out = {}
+    for key, values in panel.items():
+        finite = [v for v in values if v == v]
+        out[key] = sum(finite) / len(finite) if finite else float("nan")
+    return out
 
 
 def library_versions() -> dict[str, str]:
@@ -59,7 +73,7 @@ class Evaluator:
                  cache_dir: Path, seed: int = 0, run_seed: int = 0):
         self.protocol, self.dataset = protocol, dataset
         self.device = torch.device(device)
-        self.run_seed = run_seed
+        self.run_seed, self.seed = run_seed, seed
         metas = {m: METRICS.meta(m) for m in protocol.metrics}
         needs = set().union(*(set(meta.get("needs", ())) for meta in metas.values())) if metas else set()
         self.extractor = build_extractor(protocol.extractor, ExtractorContext(
@@ -104,7 +118,10 @@ class Evaluator:
                "feature_dtype": str(self.real.pool.dtype),
                "real_split": self.protocol.split, "n_real": len(self.real), "n_gen": self.protocol.n_gen,
                "sampling": "latents from a generator seeded by sha256(run seed, step): every evaluation point "
-                           "draws its own, the same on every resume",
+                           "draws its own, the same on every resume"
+                           + (f"; {self.protocol.sampling_seeds} sampling seeds per point, numbers their mean"
+                              if self.protocol.sampling_seeds > 1 else ""),
+               "sampling_seeds": self.protocol.sampling_seeds,
                "metrics": list(self.protocol.metrics), "versions": library_versions()}
         if self.train is not None:
             out["n_train"] = len(self.train)
@@ -123,11 +140,13 @@ class Evaluator:
         """``n_gen`` samples from a frozen copy of G in inference mode, from a generator seeded by (run, step)."""
         return self.labelled_samples(generator, sample_latent, step)[0]
 
-    def labelled_samples(self, generator: nn.Module, sample_latent: Callable[..., Tensor],
-                         step: int) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    def labelled_samples(self, generator: nn.Module, sample_latent: Callable[..., Tensor], step: int,
+                         redraw: int = 0) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The samples of :meth:`samples`, with the labels a conditional G was given and InfoGAN's categorical
-        codes (None when the latent sampler carries none: ``ganbench.conditioning.LatentSampler``)."""
-        g = torch.Generator(device=self.device).manual_seed(_seed(self.run_seed, step))
+        codes (None when the latent sampler carries none: ``ganbench.conditioning.LatentSampler``). ``redraw``
+        k > 0 draws the seed panel's k-th other set of latents at this step."""
+        material = (self.run_seed, step) if redraw == 0 else (self.run_seed, step, "sampling seed", redraw)
+        g = torch.Generator(device=self.device).manual_seed(_seed(*material))
         parts: list[Tensor] = []
         labels: list[Tensor] = []
         codes: list[Tensor] = []
@@ -156,15 +175,32 @@ class Evaluator:
 
     def __call__(self, generator: nn.Module, sample_latent: Callable[..., Tensor], step: int) -> Evaluation:
         frozen_g = copy.deepcopy(generator).eval().requires_grad_(False)
-        samples, labels, codes = self.labelled_samples(frozen_g, sample_latent, step)
+        redraws = []
+        for redraw in range(self.protocol.sampling_seeds):  # the seed panel: S sets of latents, one G
+            samples, labels, codes = self.labelled_samples(frozen_g, sample_latent, step, redraw)
+            redraws.append(self.score(samples, step, labels=labels, codes=codes, generator=frozen_g,
+                                      sample_latent=sample_latent, redraw=redraw))
+        if len(redraws) == 1:
+            return redraws[0]
+        keys = list(dict.fromkeys(k for r in redraws for k in r.metrics))
+        panel = {k: tuple(float(r.metrics.get(k, float("nan"))) for r in redraws) for k in keys}
+        return Evaluation(panel_mean(panel), redraws[0].samples, panel)
+
+    def score(self, samples: Tensor, step: int, *, labels: Tensor | None = None, codes: Tensor | None = None,
+              generator: nn.Module | None = None, sample_latent: Callable[..., Tensor] | None = None,
+              redraw: int = 0) -> Evaluation:
+        """Every metric of the protocol on ``samples``: a generator's (:meth:`__call__`), or real data scored
+        as if it were one (:mod:`ganbench.calibration`, which has no generator, labels or codes to give). A
+        metric's own randomness is seeded by (run, step[, redraw])."""
         gen = self.extractor(samples)
         predicted = None
         if self.classifier is not None:
             logits = gen.logits if self.classifier is self.extractor else self.classifier(samples).logits
             predicted = logits.argmax(axis=1)
         ctx = MetricContext(dataset=self.dataset, samples=samples, gen=gen, real=self.real,
-                            real_samples=self.real_samples, generator=frozen_g, sample_latent=sample_latent,
-                            device=self.device, seed=_seed(self.run_seed, step, "metrics"), cache=self.cache,
+                            real_samples=self.real_samples, generator=generator, sample_latent=sample_latent,
+                            device=self.device, cache=self.cache,
+                            seed=_seed(self.run_seed, step, "metrics", *((redraw,) if redraw else ())),
                             extractor=self.extractor.identity, gen_labels=labels, gen_codes=codes,
                             gen_predicted=predicted, real_labels=self.real_labels, train=self.train)
         out: dict[str, float] = {}

@@ -159,7 +159,26 @@ def expand(spec: SuiteSpec, best: BestLookup | None = None) -> Expansion:
                     candidates = settings(spec, phase, dataset, model)
                 for index, hparams in enumerate(candidates):
                     runs.extend(_run(spec, phase, dataset, model, hparams, index, seed) for seed in phase.seeds)
+    runs.extend(calibration_runs(spec))
     return Expansion(tuple(runs), tuple(pending))
+
+
+CALIBRATION_PHASE = "calibration"
+
+
+def calibration_runs(spec: SuiteSpec) -> list[RunSpec]:
+    """The suite's calibration rows (:mod:`ganbench.calibration`): per dataset and row, one run per seed of the
+    last phase (the one the report compares models on), scored on the dataset's protocol less what real data
+    cannot feed. Nothing of the models enters them, so adding a model never changes them."""
+    from ganbench import calibration
+
+    if not spec.calibration or not spec.phases:
+        return []
+    seeds = spec.phases[-1].seeds
+    return [RunSpec(spec.name, CALIBRATION_PHASE, dataset.name, dataset.params, calibration.model_spec(name),
+                    frozen({}), 0, seed, calibration.BUDGET, calibration.protocol(dataset.evaluation),
+                    role="calibration", headline=dataset.headline)
+            for dataset in spec.datasets for name in spec.calibration for seed in seeds]
 
 
 def with_overrides(spec: SuiteSpec, steps: int | None = None) -> SuiteSpec:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ganbench import __version__
+from ganbench.calibration import is_calibration
 from ganbench.errors import GanbenchError
 from ganbench.results.record import FINISHED, RunRecord, best_over
 from ganbench.results.store import Store
@@ -85,6 +86,8 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
                                download=options.download)
         cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
         evaluator = Evaluator(spec.evaluation, dataset, device=device, cache_dir=cache_dir, run_seed=spec.seed)
+        if is_calibration(spec.model.kind):  # real data scored as a model: nothing to train
+            return _score_calibration(spec, store, dataset, evaluator, tic)
         evaluate, on_history = evaluator, lambda history: store.write_history(spec, history)
         if options.tensorboard:
             log = RunLog(options.tensorboard, spec)
@@ -130,6 +133,35 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
     finally:
         if log is not None:
             log.close()
+
+
+def _score_calibration(spec: RunSpec, store: Store, dataset: Any, evaluator: Any, tic: float) -> str:
+    """A calibration row (:mod:`ganbench.calibration`): its real samples scored once, at step 0, by the
+    evaluator the models use; stored as an ordinary finished record, with where its samples came from."""
+    from ganbench.calibration import draw
+
+    n_train = len(evaluator.train) if evaluator.train is not None else 0
+    taken = draw(spec.model.kind, dataset, spec.evaluation, seed=spec.seed, n_train_used=n_train)
+    tic_eval = time.perf_counter()
+    evaluation = evaluator.score(taken.samples.to(evaluator.device), 0)
+    seconds = time.perf_counter() - tic_eval
+    history = [{"step": 0, "losses": {}, "seconds": 0.0, "metrics": dict(evaluation.metrics)}]
+    store.write_history(spec, history)
+    directions = evaluator.directions
+    best, best_step = best_over(history, directions)
+    centres = dataset.info.extras.get("centres") if dataset.info.kind == "vector" else None
+    record = RunRecord(
+        run_id=spec.run_id, suite=spec.suite, phase=spec.phase, role=spec.role, spec=spec.to_dict(),
+        status="done", final=history[-1]["metrics"], best=best, best_step=best_step, directions=directions,
+        compute={"steps": 0, "train_seconds": 0.0, "eval_seconds": seconds,
+                 "seconds": time.perf_counter() - tic, "device": str(evaluator.device)},
+        protocol={**evaluator.record, "calibration_samples": taken.source},
+        samples=store.write_samples(spec, taken.samples),
+        mode_centres=tuple(tuple(float(v) for v in c) for c in centres) if centres is not None else None,
+        ganbench_version=__version__)
+    store.write_record(record)
+    store.finish(spec, None)
+    return "done"
 
 
 def _protocol(evaluator: Any, sample_latent: Any) -> dict[str, Any]:

@@ -75,11 +75,16 @@ class EvalProtocol:
     split: str = "test"
     extractor_options: Mapping[str, Any] = field(default_factory=lambda: frozen({}))
     metric_options: Mapping[str, Any] = field(default_factory=lambda: frozen({}))
+    #: sampling seeds scored at every evaluation point (the seed panel: ganbench.results.study.seed_panel)
+    sampling_seeds: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"extractor": self.extractor, "metrics": list(self.metrics), "n_gen": self.n_gen,
-                "n_real": self.n_real, "split": self.split,
-                "extractor_options": thaw(self.extractor_options), "metric_options": thaw(self.metric_options)}
+        out = {"extractor": self.extractor, "metrics": list(self.metrics), "n_gen": self.n_gen,
+               "n_real": self.n_real, "split": self.split,
+               "extractor_options": thaw(self.extractor_options), "metric_options": thaw(self.metric_options)}
+        if self.sampling_seeds != 1:  # absent at 1: older specs hash exactly as before
+            out["sampling_seeds"] = self.sampling_seeds
+        return out
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ class RunSpec:
             seed=int(d["seed"]), budget=Budget(**d["budget"]),
             evaluation=EvalProtocol(ev["extractor"], tuple(ev["metrics"]), int(ev["n_gen"]), int(ev["n_real"]),
                                     ev.get("split", "test"), frozen(ev.get("extractor_options")),
-                                    frozen(ev.get("metric_options"))),
+                                    frozen(ev.get("metric_options")), int(ev.get("sampling_seeds", 1))),
             revisions=frozen(d.get("revisions")), role=d.get("role", "search"), headline=d.get("headline"))
 
 
@@ -204,3 +209,5 @@ class SuiteSpec:
     search_seed: int
     data_root: str | None = None
     download: bool = False
+    #: calibration rows added per dataset (ganbench/calibration.py); a parsed suite has both unless it says
+    calibration: tuple[str, ...] = ()

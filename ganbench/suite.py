@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, TypeVar
 
 import yaml
 
+from ganbench.calibration import DEFAULT as CALIBRATION_DEFAULT
 from ganbench.errors import GanbenchError, SpecError, SpecErrors, UnknownNameError
 from ganbench.expand import search_space
 from ganbench.hparams import HPARAMS
@@ -320,7 +321,8 @@ def _budget(node: Any, path: str, base: dict[str, Any], errs: Problems) -> dict[
 
 
 EVALUATION_KEYS = ("extractor", "metrics", "n_gen", "n_real", "split", "extractor_options", "metric_options",
-                   "headline")
+                   "headline", "sampling_seeds")
+MAX_SAMPLING_SEEDS = 100  # redraws per evaluation point (each costs one generated-feature pass)
 PROTOCOL_KEYS = ("extractor", "metrics", "n_gen", "n_real", "split")  # what _protocol needs, each known
 
 
@@ -348,6 +350,9 @@ def _evaluation(node: Any, path: str, base: dict[str, Any], errs: Problems) -> d
             out[key] = errs.attempt(_int, node[key], f"{path}.{key}", 2, MAX_SAMPLES)
     if "split" in node:
         out["split"] = errs.attempt(_str, node["split"], f"{path}.split")
+    if "sampling_seeds" in node:
+        out["sampling_seeds"] = errs.attempt(_int, node["sampling_seeds"], f"{path}.sampling_seeds", 1,
+                                             MAX_SAMPLING_SEEDS)
     if "headline" in node:  # checked against the dataset's metrics once they are known (_headline)
         out["headline"] = errs.attempt(_str, node["headline"], f"{path}.headline")
         out["headline_path"] = f"{path}.headline"
@@ -498,7 +503,8 @@ def _protocol(ev: dict[str, Any], dataset: str, kind: str, path: str, labelled: 
                         f"metric '{against_train[0]}' compares the samples' distances to the train split with a "
                         "held-out split's: evaluate on split test")
     return EvalProtocol(extractor, chosen, ev["n_gen"], ev["n_real"], ev["split"],
-                        frozen(ev.get("extractor_options")), frozen(ev.get("metric_options")))
+                        frozen(ev.get("extractor_options")), frozen(ev.get("metric_options")),
+                        ev.get("sampling_seeds") or 1)
 
 
 def metric_applies(metric: str, dataset: str, kind: str, extractor_meta: Mapping[str, Any],
@@ -707,7 +713,7 @@ def _phases(doc: dict[str, Any], seeds: tuple[int, ...], samples: int, search: d
 
 
 TOP_KEYS = ("name", "description", "datasets", "models", "hparams", "search", "seeds", "phases", "budget",
-            "evaluation", "data_root", "download")
+            "evaluation", "data_root", "download", "calibration")
 
 
 def parse(doc: Any, source: str = "") -> SuiteSpec:
@@ -751,15 +757,32 @@ def _suite(doc: dict[str, Any], errs: Problems) -> SuiteSpec:
     hparams = _hparams(doc.get("hparams"), "hparams", errs)
     data_root = errs.attempt(_str, doc["data_root"], "data_root") if "data_root" in doc else None
     download = errs.attempt(_bool, doc.get("download", False), "download")
+    calibration = errs.attempt(_calibration, doc.get("calibration", list(CALIBRATION_DEFAULT)), "calibration")
     spec = SuiteSpec(name or "", str(description), tuple(d for d in datasets if d is not None),
                      tuple(m for m in models or () if m is not None), hparams or frozen({}),
-                     tuple(phase for _, phase in phases), search_seed or 0, data_root, bool(download))
+                     tuple(phase for _, phase in phases), search_seed or 0, data_root, bool(download),
+                     calibration or ())
     if hparams is not None:  # the valid parts are checked together even when others are broken
         _check_search(spec, [path for path, _ in phases], errs)
     _check_best_of(spec, [path for path, _ in phases], errs)
     if hparams is not None and not errs.found:
         _check_codes(spec, [path for path, _ in phases], errs)
     return spec
+
+
+def _calibration(node: Any, path: str) -> tuple[str, ...]:
+    """The calibration rows asked for (ganbench/calibration.py): a list of their names, [] for none."""
+    from ganbench.catalog import CALIBRATIONS
+
+    if node is None:
+        return ()
+    if not isinstance(node, list):
+        raise SpecError(path, f"expected a list of calibration rows ({', '.join(CALIBRATIONS.names())}; [] for "
+                              f"none), got {_type_name(node)}")
+    names = tuple(_name(CALIBRATIONS, item, f"{path}[{i}]") for i, item in enumerate(node))
+    if len(set(names)) != len(names):
+        raise SpecError(path, "a calibration row is named twice")
+    return names
 
 
 def _largest(value: Any) -> Any:

@@ -561,6 +561,8 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
                 with _rng_kept(device):  # a G that draws noise (stylegan2) must not move training's stream
                     evaluation = evaluate(run.G_ema or run.G, run.sample_latent, step)
                 row["metrics"], samples = dict(evaluation.metrics), evaluation.samples
+                if evaluation.panel:  # the seed panel: each metric's value under every sampling seed
+                    row["sampling_panel"] = {k: list(v) for k, v in evaluation.panel.items()}
                 compute["eval_seconds"] += time.perf_counter() - tic_eval
             history.append(row)
             compute["steps"] = step

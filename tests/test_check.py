@@ -28,14 +28,19 @@ def test_plan_shows_the_study_at_its_real_size():
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
     per_pair: dict[tuple[str, str], dict[str, int]] = {}
+    calibration: dict[tuple[str, str], dict[str, int]] = {}
     for row in plan["rows"]:
-        per_pair.setdefault((row["dataset"], row["model"]), {})[row["phase"]] = row["runs"]
+        into = calibration if row["phase"] == "calibration" else per_pair
+        into.setdefault((row["dataset"], row["model"]), {})[row["phase"]] = row["runs"]
     datasets = {"mnist", "fashion_mnist", "cifar10", "celeba"}
     models = {"MM GAN", "NS GAN", "LSGAN", "WGAN", "WGAN GP", "DRAGAN", "BEGAN", "VAE"}
     assert set(per_pair) == {(d, m) for d in datasets for m in models}
     # 100 wide settings (setting 0 = author defaults), 50 narrow, then the best wide setting × 50 seeds
     assert all(phases == {"wide": 100, "narrow": 50, "seeds": 50} for phases in per_pair.values()), per_pair
-    assert plan["total_runs"] == 4 * 8 * 200
+    # and per dataset the floor and the copycat over the last phase's 50 seeds, no training
+    assert calibration == {(d, m): {"calibration": 50} for d in datasets
+                           for m in ("real data (floor)", "copycat (train images)")}
+    assert plan["total_runs"] == 4 * 8 * 200 + 4 * 2 * 50
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +60,13 @@ def write(work: Path, doc: dict) -> str:
 
 
 def _best_per_run(work: Path, metric: str) -> list[float]:
-    """Each run's best value of ``metric``, read straight from its history.jsonl (not through ganbench)."""
+    """Each model run's best value of ``metric``, read straight from its history.jsonl (not through ganbench);
+    calibration rows (real data, spec role "calibration") are in no baseline."""
     up = metric in ("modes", "modes_1pct", "hq_share")
     best = []
     for history in sorted((work / "results" / "gate").glob("*/history.jsonl")):
+        if json.loads((history.parent / "spec.json").read_text()).get("role") == "calibration":
+            continue
         values = [json.loads(line)["metrics"][metric] for line in history.read_text().splitlines()]
         values = [v for v in values if v == v]
         best.append(max(values) if up else min(values))
@@ -102,7 +110,7 @@ def test_check_passes_on_an_independently_trained_results_directory(gate):
                         "--device", "cpu", "--workers", "auto", cwd=work)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "check passed" in proc.stdout and " regressed" not in proc.stdout.split("\n\n")[0]
-    assert len(list((work / "again" / "gate").glob("*/result.json"))) == 2
+    assert len(list((work / "again" / "gate").glob("*/result.json"))) == 2 + 2 * 2  # + floor, copycat × 2 seeds
 
 
 def test_self_test_shows_the_gate_catches_an_untrained_generator(gate):

@@ -37,7 +37,7 @@ def test_a_suite_argument_is_a_path_or_a_shipped_name(tmp_path):
 def test_cli_runs_a_shipped_suite_by_name_from_anywhere(tmp_path):
     proc = ganbench_cli("plan", "ci", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["total_runs"] == 12
+    assert json.loads(proc.stdout)["total_runs"] == 12 + 12  # its calibration rows included
     listed = ganbench_cli("ls", "suites", cwd=tmp_path)
     assert listed.returncode == 0 and "default" in listed.stdout and "Lucic et al. (2018)" in listed.stdout
     wrong = ganbench_cli("plan", "defualt", cwd=tmp_path)
@@ -74,8 +74,9 @@ def test_the_wheel_installed_outside_the_repository_plans_and_runs_shipped_suite
     assert all(Path(line).is_relative_to(site) for line in where.stdout.split()), where.stdout
     planned = installed("plan", "default")
     assert planned.returncode == 0, planned.stderr
-    assert "48 runs" in planned.stdout, planned.stdout  # the default suite's size, its 30 best_of runs included
+    assert "68 runs" in planned.stdout, planned.stdout  # the default suite's size, its 30 best_of runs and
+    assert "real data (floor)" in planned.stdout  # 20 calibration rows included
     ran = installed("run", "ci", "--steps", "20")
     assert ran.returncode == 0, ran.stderr[-2000:]
-    assert ran.stdout.strip().endswith("finished: 12 done"), ran.stdout
+    assert ran.stdout.strip().endswith("finished: 24 done"), ran.stdout
     assert len(list((work / "results" / "ci").glob("*/generator.pt"))) == 12

@@ -13,7 +13,7 @@ SUITE = {"name": "t", "datasets": [{"name": "ring"}], "models": [{"name": "NS GA
 
 def test_batch_label_names_the_phase_running():
     expansion = expand(parse(SUITE))
-    assert batch_label("t", list(expansion.runs)) == "t · phase wide"
+    assert batch_label("t", list(expansion.runs)) == "t · phases wide, calibration"  # the real data's rows too
     assert [p.runs for p in expansion.pending] == [3]
 
 

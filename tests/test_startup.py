@@ -68,8 +68,8 @@ def test_plan_ls_status_and_help_import_no_torch(tmp_path):
     assert "plan" in by_command["--help"] and "fid" in by_command["ls metrics"]
     assert "infogan" in by_command["ls"] and "Kynkäänniemi" in by_command["ls metrics"]  # descriptions shown
     assert "ring" in by_command[f"plan {ROOT / 'suites' / 'ci.yaml'}"]
-    assert json.loads(report[-2]["stdout"])["total_runs"] == 12
-    assert report[-1]["stdout"].startswith("12 runs: 0 done")
+    assert json.loads(report[-2]["stdout"])["total_runs"] == 12 + 12  # + a floor and a copycat per dataset × 3 seeds
+    assert report[-1]["stdout"].startswith("24 runs: 0 done")
 
 
 def lazy_entries() -> list[tuple[str, str]]:

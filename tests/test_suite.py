@@ -104,7 +104,7 @@ def test_random_samples_need_a_distribution():
 def test_expansion_counts_and_defaults_first():
     spec = parse(doc())
     runs = expand(spec).runs
-    assert len(runs) == 3 * 4 * 2  # models × settings × seeds
+    assert len(runs) == 3 * 4 * 2 + 2 * 2  # models × settings × seeds, + the floor and the copycat × seeds
     first = [r for r in runs if r.model.name == "WGAN-GP" and r.setting == 0][0]
     assert first.hparams["lr"] == 2e-4 and first.hparams["beta1"] == 0.5  # defaults, not draws
     assert first.hparams["lambda"] == 10.0 and "lambda" not in runs[0].hparams  # penalty weight only with a penalty
@@ -196,7 +196,7 @@ def test_best_of_phase_waits_then_expands():
                    {"name": "seeds", "best_of": {"phase": "wide", "metric": "knn"}, "seeds": 5}]
     spec = parse(d)
     exp = expand(spec)
-    assert len(exp.runs) == 3 * 3 and sum(p.runs for p in exp.pending) == 3 * 5
+    assert len(exp.runs) == 3 * 3 + 2 * 5 and sum(p.runs for p in exp.pending) == 3 * 5  # + calibration rows
     chosen = {"lr": 1e-3}
     exp2 = expand(spec, best=lambda phase, dataset, model, metric: {**exp.runs[0].hparams, **chosen})
     seeds_runs = [r for r in exp2.runs if r.phase == "seeds"]

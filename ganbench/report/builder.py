@@ -20,13 +20,13 @@ from ganbench.report.formats import to_html, to_latex, to_markdown
 from ganbench.report.html import Section, render_page
 from ganbench.report.style import FigureFile, add_panel, make_style
 from ganbench.report.views import (headline_label, metric_label, metrics_view, pairwise_view, power_notes,
-                                   summary_view)
+                                   seed_panel_view, summary_view)
 from ganbench.results.frame import directions, run_table
 from ganbench.results.headline import frame_headlines
 from ganbench.results.names import metric_sort_key, model_order
 from ganbench.results.reference import attach_reference, reference_table
-from ganbench.results.study import (annotate_pools, budget_curve, headline_scores, pairwise_tests, summary,
-                                    values_at_score)
+from ganbench.results.study import (annotate_pools, budget_curve, headline_scores, models_only, pairwise_tests,
+                                    seed_panel, summary, values_at_score)
 
 __all__ = ["build"]
 
@@ -130,7 +130,9 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
 
     # ---- numbers
     runs = add_panel(run_table(frame), multi)
-    scores = annotate_pools(add_panel(headline_scores(frame, headlines), multi))
+    # calibration rows (real data scored as a model) sit in the tables beside the models, and in no
+    # ranking, test, budget curve or figure of the models
+    scores = annotate_pools(add_panel(headline_scores(models_only(frame), headlines), multi))
     ranked = list(dict.fromkeys(headlines.values()))
     metrics = ranked + [m for m in present if m not in ranked and m in known]
     table = summary(frame, metrics=metrics, n_boot=n_boot, seed=seed)
@@ -142,6 +144,7 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
         if scores["score"].notna().any() else pd.DataFrame()
     pairs = add_panel(pairwise_tests(scores, k=budget_k, n_boot=n_boot, seed=seed), multi) \
         if scores["model"].nunique() > 1 else pd.DataFrame()
+    panel = add_panel(seed_panel(scores, n_boot=n_boot, seed=seed), multi)
 
     # ---- tables
     written: list[Path] = []
@@ -152,9 +155,12 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     ups = {dataset: known[m] for dataset, m in headlines.items()}
     summary_tbl = summary_view(table, headlines, ups, with_suite=multi)
     written += _write_table(summary_tbl, tables_dir, "summary").values()
-    conditioning_tbl = _conditioning_table(table, known, multi)
+    conditioning_tbl = _conditioning_table(models_only(table), known, multi)
     if conditioning_tbl is not None:
         written += _write_table(conditioning_tbl, tables_dir, "conditioning").values()
+    calibration_tbl = _calibration_table(table, headlines, known, multi)
+    if calibration_tbl is not None:
+        written += _write_table(calibration_tbl, tables_dir, "calibration").values()
     for name, curve in (("budget_settings", curves_k), ("budget_hours", curves_h)):
         if not curve.empty:
             curve.drop(columns=["panel"]).to_csv(tables_dir / f"{name}.csv", index=False)
@@ -167,24 +173,33 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
         pair_paths = _write_table(pair_tbl, tables_dir, "pairwise")
         written += pair_paths.values()
 
-    cards = protocol_cards(runs)
+    panel_tbl = None
+    if not panel.empty:
+        panel.drop(columns=["panel"]).to_csv(tables_dir / "seed_panel.csv", index=False)
+        written.append(tables_dir / "seed_panel.csv")
+        panel_tbl = seed_panel_view(panel, with_suite=multi)
+        written += _write_table(panel_tbl, tables_dir, "seed_panel").values()
+
+    cards = protocol_cards(models_only(runs))  # a calibration row scores one draw of fewer metrics, by design
     (tables_dir / "protocol.md").write_text(protocol_markdown(cards), encoding="utf-8")
     written.append(tables_dir / "protocol.md")
 
-    found = findings(add_panel(table, multi), pairs, headlines, ups)
+    found = findings(add_panel(table, multi), pairs, headlines, ups, seed_panels=panel)
     (tables_dir / "findings.md").write_text(findings_markdown(found), encoding="utf-8")
     written.append(tables_dir / "findings.md")
 
     # ---- figures
     panel_metrics = _panel_metrics(runs, headlines)
-    figs = _figures(frame, runs, scores, table, curves_k, curves_h, pairs, figures_dir, panel_metrics,
-                    {p: known[m] for p, m in panel_metrics.items()}, multi, tuple(formats))
+    figs = _figures(models_only(frame), models_only(runs), scores, models_only(table), curves_k, curves_h, pairs,
+                    figures_dir, panel_metrics,
+                    {p: known[m] for p, m in panel_metrics.items()}, multi, tuple(formats),
+                    _calibration_levels(add_panel(table, multi), panel_metrics))
 
     # ---- page
     notes = _headline_notes(frame, headlines, metric)
     page = _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, written,
                  unreadable, out, multi, _power_note(pairs) if pair_tbl is not None else "", notes, found,
-                 conditioning_tbl, cards)
+                 conditioning_tbl, cards, calibration_tbl, panel_tbl)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
@@ -214,6 +229,45 @@ def _conditioning_table(table: pd.DataFrame, known: Mapping[str, bool], multi: b
     return metrics_view(rows, keys, known, caption=caption, label="conditioning", with_suite=multi)
 
 
+#: what the calibration table shows beside each dataset's headline: the memorisation metrics, which tell a
+#: copycat from the floor, and the 1-NN two-sample accuracy
+CALIBRATION_KEYS = ("authenticity", "ct", "knn")
+
+
+def _calibration_table(table: pd.DataFrame, headlines: Mapping[str, str], known: Mapping[str, bool], multi: bool):
+    """Models beside the calibration rows of their dataset (real data as a model: the floor, the copycat) on
+    the headline and the memorisation metrics; None when no dataset has a calibration row."""
+    if "calibration" not in table.columns or not table["calibration"].any():
+        return None
+    keys = list(dict.fromkeys(headlines.values())) + [k for k in CALIBRATION_KEYS if k in known]
+    keys = [k for k in keys if f"{k}_best" in table.columns and table[f"{k}_best"].notna().any()]
+    if not keys:
+        return None
+    datasets = set(table.loc[table["calibration"].astype(bool), "dataset"].astype(str))
+    rows = table[table["dataset"].astype(str).isin(datasets).to_numpy()]
+    caption = ("Calibration: the models beside real data scored as if it were a model (no training) — "
+               "real data (floor): held-out real samples the evaluation uses nowhere else, the best each metric "
+               "can reach at this n; copycat: training images returned as samples, a memoriser the "
+               "memorisation metrics (authenticity ↑, C_T: ≪ 0 copies) should catch. A model beyond the floor "
+               "is suspect.")
+    return metrics_view(rows, keys, known, caption=caption, label="calibration", with_suite=multi)
+
+
+def _calibration_levels(table: pd.DataFrame, metrics: Mapping[str, str]) -> dict[str, dict[str, float]]:
+    """Panel → calibration row → its mean (else best) headline score, for the figures' reference lines."""
+    out: dict[str, dict[str, float]] = {}
+    if "calibration" not in table.columns:
+        return out
+    for r in table[table["calibration"].fillna(False).astype(bool).to_numpy()].to_dict("records"):
+        metric = metrics.get(str(r["panel"]))
+        if metric is None:
+            continue
+        value = r.get(f"{metric}_mean")
+        value = value if isinstance(value, float) and value == value else r.get(f"{metric}_best", float("nan"))
+        out.setdefault(str(r["panel"]), {})[str(r["model"])] = float(value)
+    return out
+
+
 def _panel_metrics(runs: pd.DataFrame, headlines: Mapping[str, str]) -> dict[str, str]:
     """Panel (a dataset, or suite · dataset) → its dataset's headline metric."""
     pairs = runs[["panel", "dataset"]].astype(str).drop_duplicates()
@@ -237,9 +291,11 @@ def _headline_notes(frame: pd.DataFrame, headlines: Mapping[str, str], override:
 
 
 def _figures(frame, runs, scores, table, curves_k, curves_h, pairs, directory: Path, metrics: Mapping[str, str],
-             higher: Mapping[str, bool], multi: bool, formats: tuple[str, ...]) -> dict[str, Any]:
+             higher: Mapping[str, bool], multi: bool, formats: tuple[str, ...],
+             calibration: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
     """Every figure the data supports, grouped by the page section it belongs to; ``metrics`` and
-    ``higher``: each panel's headline metric and its direction."""
+    ``higher``: each panel's headline metric and its direction; ``calibration``: each panel's calibration
+    rows' mean headline (drawn as reference lines)."""
     import seaborn as sns
 
     points = add_panel(frame, multi)
@@ -261,7 +317,7 @@ def _figures(frame, runs, scores, table, curves_k, curves_h, pairs, directory: P
         add("budget", F.budget_figure(canvas, curves_h, runs, x="hours") if not curves_h.empty else None,
             "budget curve (compute hours)", "no run has both a score and its compute time")
         add("spread", F.distribution_figure(canvas, scores, runs, which="seeds",
-                                            published=_published(table, multi)),
+                                            published=_published(table, multi), calibration=calibration),
             "distribution over seeds", "no setting was run with several seeds")
         add("spread", F.distribution_figure(canvas, scores, runs, which="settings"),
             "distribution over settings", "no run has a score")
@@ -367,7 +423,8 @@ def _cards_html(cards: Mapping[str, list[tuple[str, int]]]) -> list[str]:
 def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, written, unreadable,
           out: Path, multi: bool, power_note: str = "", headline_notes: Sequence[str] = (),
           found: Sequence[Finding] = (), conditioning_tbl=None,
-          cards: Mapping[str, list[tuple[str, int]]] | None = None) -> str:
+          cards: Mapping[str, list[tuple[str, int]]] | None = None, calibration_tbl=None,
+          panel_tbl=None) -> str:
     from ganbench import __version__
 
     status = runs["status"].astype(str)
@@ -375,7 +432,7 @@ def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, writt
               "diverged": int((status == "diverged").sum()),
               "failed": int((status == "failed").sum()),
               "incomplete": int((~runs["complete"].astype(bool)).sum()),
-              "datasets": runs["dataset"].nunique(), "models": runs["model"].nunique()}
+              "datasets": runs["dataset"].nunique(), "models": models_only(runs)["model"].nunique()}
     suites = sorted(runs["suite"].dropna().astype(str).unique())
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     source = frame.attrs.get("source")
@@ -383,7 +440,7 @@ def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, writt
         f"Suite{'s' if len(suites) > 1 else ''}: <strong>{html.escape(', '.join(suites))}</strong>"
         + (f" · results: <code>{html.escape(str(source))}</code>" if source else ""),
         f"Generated {now} by ganbench {html.escape(__version__)} · "
-        f"models: {html.escape(', '.join(model_order(runs['model'].astype(str).unique())))}",
+        f"models: {html.escape(', '.join(model_order(models_only(runs)['model'].astype(str).unique())))}",
         "Ranked by: " + html.escape("; ".join(f"{d}: {headline_label(m, ups[d])}" for d, m in headlines.items())
                                     or "nothing (no run holds a metric value)"),
     ]
@@ -399,7 +456,7 @@ def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, writt
         meta.append(f'<span class="note">{html.escape(", ".join(mixed))}: runs scored under different protocols '
                     '(extractor, preprocessing, sample counts or library versions): see <a href="#protocol-card">'
                     "the protocol card</a>.</span>")
-    verdict, departures = protocol_note(runs)
+    verdict, departures = protocol_note(models_only(runs))
     if verdict:
         link = ' See <a href="#protocol">the departures</a>.' if departures else ""
         meta.append(f'<span class="note">{html.escape(verdict)}{link}</span>')
@@ -411,6 +468,9 @@ def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, writt
     sections += [
         Section("Summary", "summary", [f'<div class="scroll">{to_html(summary_tbl)}</div>',
                                        _links([p for p in written if p.stem in ("summary", "run_scores")], out)]
+                + ([f'<h3>Calibration</h3><div class="scroll">{to_html(calibration_tbl)}</div>',
+                    _links([p for p in written if p.stem == "calibration"], out)]
+                   if calibration_tbl is not None else [])
                 + ([f'<h3>Conditioning</h3><div class="scroll">{to_html(conditioning_tbl)}</div>',
                     _links([p for p in written if p.stem == "conditioning"], out)]
                    if conditioning_tbl is not None else [])),
@@ -419,7 +479,9 @@ def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, writt
         Section("Budget", "budget", figures=groups["budget"],
                 body=[_links([p for p in written if p.stem.startswith("budget")], out)]
                 if groups["budget"] else []),
-        Section("Spread over seeds and settings", "spread", figures=groups["spread"]),
+        Section("Spread over seeds and settings", "spread", figures=groups["spread"],
+                body=[f'<h3>Seed panel</h3><div class="scroll">{to_html(panel_tbl)}</div>',
+                      _links([p for p in written if p.stem == "seed_panel"], out)] if panel_tbl is not None else []),
         Section("Pairwise tests", "tests", figures=groups["tests"],
                 body=[power_note, f'<div class="scroll">{to_html(pair_tbl)}</div>',
                       _links([p for p in written if p.stem == "pairwise"], out)]

@@ -155,11 +155,12 @@ def budget_figure(canvas: Canvas, curves: pd.DataFrame, runs: pd.DataFrame, *,
 
 def distribution_figure(canvas: Canvas, scores: pd.DataFrame, runs: pd.DataFrame, *,
                         which: str = "seeds",
-                        published: Mapping[tuple[str, str], tuple[float, float, str]] | None = None
-                        ) -> FigureFile | None:
+                        published: Mapping[tuple[str, str], tuple[float, float, str]] | None = None,
+                        calibration: Mapping[str, Mapping[str, float]] | None = None) -> FigureFile | None:
     """Box plot plus points of run scores per model: over seeds of the best setting, or over settings.
 
-    Published numbers (mean ± std) are drawn as black diamonds beside the box they belong to.
+    Published numbers (mean ± std) are drawn as black diamonds beside the box they belong to; ``calibration``
+    (panel → calibration row → its mean score: ganbench/calibration.py) as grey horizontal lines across it.
     """
     column = "seed_run" if which == "seeds" else "search_run"
     data = scores[scores[column].astype(bool) & scores["score"].notna()]
@@ -168,6 +169,7 @@ def distribution_figure(canvas: Canvas, scores: pd.DataFrame, runs: pd.DataFrame
     panels = canvas.panels(data)
     fig, axes = panel_grid(len(panels), width=max(4.3, 0.8 * data["model"].nunique() + 1.5))
     drew_published = False
+    drew_calibration: dict[str, str] = {}
     for ax, panel in zip(axes, panels):
         sub = data[data["panel"] == panel].assign(model=lambda f: f["model"].astype(str))
         order = canvas.style.present(sub["model"])
@@ -184,7 +186,11 @@ def distribution_figure(canvas: Canvas, scores: pd.DataFrame, runs: pd.DataFrame
                 ax.errorbar(i + 0.38, ref[0], yerr=ref[1] if np.isfinite(ref[1]) else None,
                             fmt="D", color="black", ms=5, capsize=3, lw=1)
                 drew_published = True
-        _log_if_spread(ax, sub["score"])
+        lines = {name: v for name, v in (calibration or {}).get(panel, {}).items() if np.isfinite(v)}
+        for (name, value), style in zip(lines.items(), ("--", ":", "-.")):
+            ax.axhline(value, color="0.35", ls=style, lw=1)
+            drew_calibration.setdefault(name, style)
+        _log_if_spread(ax, pd.concat([sub["score"], pd.Series(list(lines.values()), dtype=float)]))
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel("")
         ax.set_ylabel(canvas.label_for(panel))
@@ -194,12 +200,16 @@ def distribution_figure(canvas: Canvas, scores: pd.DataFrame, runs: pd.DataFrame
         sources = sorted({v[2] for v in (published or {}).values() if v[2]})
         extra.append((Line2D([], [], marker="D", color="black", linestyle=""),
                       "published: " + "; ".join(sources)))
+    extra += [(Line2D([], [], color="0.35", ls=style, lw=1), name) for name, style in drew_calibration.items()]
     canvas.legend(fig, data["model"].unique(), extra)
     if which == "seeds":
         caption = (f"{canvas.Label} (best checkpoint) over the seeds of each model's seed study "
                    f"(best setting retrained with many seeds).")
         if drew_published:
             caption += " Black diamonds: published mean ± std."
+        if drew_calibration:
+            caption += (" Grey lines: real data scored as a model (calibration rows: the floor, held-out real "
+                        "samples; the copycat, training images).")
         title = f"{canvas.Label} over seeds"
     else:
         caption = f"{canvas.Label} (best checkpoint) over the runs of the hyperparameter search."

@@ -46,22 +46,31 @@ def _names(items: list[str]) -> str:
 
 
 def findings(table: pd.DataFrame, pairs: pd.DataFrame, headlines: Mapping[str, str],
-             higher: Mapping[str, bool], *, alpha: float = 0.05) -> list[Finding]:
+             higher: Mapping[str, bool], *, alpha: float = 0.05,
+             seed_panels: pd.DataFrame | None = None) -> list[Finding]:
     """One :class:`Finding` per panel of ``table`` (the summary, with a ``panel`` column) that has a
     headline; ``pairs`` is the pairwise frame (may be empty), ``headlines``/``higher`` map each *dataset*
-    to its headline metric and that metric's direction."""
+    to its headline metric and that metric's direction; ``seed_panels``: the seed panel
+    (:func:`ganbench.results.study.seed_panel`, with a ``panel`` column), when the runs scored several
+    sampling seeds."""
     out = []
-    for panel, rows in table.groupby("panel", sort=False, observed=True):
+    for panel_name, rows in table.groupby("panel", sort=False, observed=True):
         dataset = str(rows["dataset"].iloc[0])
         if dataset not in headlines:
             continue
         metric, up = headlines[dataset], bool(higher[dataset])
-        tests = pairs[pairs["panel"].astype(str) == str(panel)] if len(pairs) and "panel" in pairs else pairs.iloc[:0]
-        sentences = [_ranking(str(panel), rows, metric, up)]
+        tests = pairs[pairs["panel"].astype(str) == str(panel_name)] if len(pairs) and "panel" in pairs \
+            else pairs.iloc[:0]
+        marked = rows["calibration"].fillna(False).astype(bool) if "calibration" in rows else pd.Series(False, rows.index)
+        rows, calibration = rows[~marked.to_numpy()], rows[marked.to_numpy()]
+        sentences = [_ranking(str(panel_name), rows, metric, up)]
+        sentences += _calibration(rows, calibration, metric, up)
         sentences += _tests(tests, rows, metric, alpha)
+        if seed_panels is not None and len(seed_panels):
+            sentences += _seed_panel(seed_panels[seed_panels["panel"].astype(str) == str(panel_name)])
         sentences += _budget(tests, metric, up)
         sentences += _failures(rows)
-        out.append(Finding(str(panel), metric, tuple(s for s in sentences if s)))
+        out.append(Finding(str(panel_name), metric, tuple(s for s in sentences if s)))
     return out
 
 
@@ -88,6 +97,70 @@ def _ranking(panel: str, rows: pd.DataFrame, metric: str, up: bool) -> str:
     missing = sorted(set(rows["model"].astype(str)) - set(scored["model"].astype(str)))
     tail = f"; {_names(missing)} {'has' if len(missing) == 1 else 'have'} no score" if missing else ""
     return f"On {panel}, ranked by {label}, {how}: {', '.join(parts)}{tail}."
+
+
+def _level(row: Mapping[str, Any], metric: str) -> float:
+    """A row's value of ``metric``: its seed mean, else its best run's."""
+    mean = row.get(f"{metric}_mean")
+    return float(mean) if _finite(mean) else float(row.get(f"{metric}_best", math.nan))
+
+
+def _calibration(models: pd.DataFrame, calibration: pd.DataFrame, metric: str, up: bool) -> list[str]:
+    """What the calibration rows say about the models (ganbench/calibration.py): where real data scores at this
+    n, whether a model got past it (suspect), and whether the memorisation metrics caught the copycat."""
+    if calibration.empty:
+        return []
+    from ganbench.catalog import CALIBRATIONS
+
+    levels = {str(r["model"]): (_level(r, metric), r) for r in calibration.to_dict("records")}
+    floor, copycat = (levels.get(CALIBRATIONS.meta(kind)["label"]) for kind in ("floor", "copycat"))
+    label = metric_label(metric)
+    shown = {name: v for name, (v, _) in levels.items() if _finite(v)}
+    if not shown:
+        return []
+    scored = {str(r["model"]): _level(r, metric) for r in models.to_dict("records") if _finite(_level(r, metric))}
+    dec = decimals_for(list(shown.values()) + list(scored.values()))
+    out = [f"As calibration, real data scored as a model reaches {label} "
+           + " and ".join(f"{number(v, dec)} ({name})" for name, v in shown.items()) + " at this n."]
+    if floor is not None and _finite(floor[0]) and scored:
+        beyond = [m for m, v in scored.items() if (v > floor[0] if up else v < floor[0])]
+        if beyond:
+            out.append(f"{_names(beyond)} {'scores' if len(beyond) == 1 else 'score'} better than held-out real "
+                       f"data: suspect memorisation or an artefact of the metric (see the calibration table's "
+                       f"authenticity and C_T).")
+        elif not up and floor[0] > 0:
+            best_name = min(scored, key=scored.get)
+            out.append(f"The best model, {best_name}, is {scored[best_name] / floor[0]:.1f}× the floor.")
+    if copycat is not None and floor is not None:
+        cat, real = copycat[1], floor[1]
+        caught = []
+        for key, copying_is_low in (("authenticity", True), ("ct", True)):
+            a, b = _level(cat, key), _level(real, key)
+            if _finite(a) and _finite(b):
+                caught.append((metric_label(key), a, b, a < b if copying_is_low else a > b))
+        if caught:
+            said = ", ".join(f"{name} {number(a, 2)} against the floor's {number(b, 2)}" for name, a, b, _ in caught)
+            verdict = "they tell copying apart" if all(c for *_, c in caught) else "they do not all tell it apart"
+            out.append(f"The memorisation metrics on the copycat: {said} — {verdict}.")
+    return out
+
+
+def _seed_panel(rows: pd.DataFrame) -> list[str]:
+    """How the spread over seeds divides between training and sampling (the seed panel), against the FID
+    Lottery's 3.2."""
+    if rows.empty:
+        return []
+    parts = [f"{r['model']} {number(r['ratio'], 1)}" + (f" [{number(r['ratio_low'], 1)}, {number(r['ratio_high'], 1)}]"
+                                                         if _finite(r.get("ratio_low")) else "")
+             for r in rows.to_dict("records") if _finite(r["ratio"])]
+    if not parts:
+        return []
+    lottery = number(float(rows["lottery_ratio"].iloc[0]), 1)
+    low = [str(r["model"]) for r in rows.to_dict("records") if _finite(r.get("ratio_high")) and r["ratio_high"] < 1.5]
+    tail = (f"; for {_names(low)} the sampling noise is most of the spread, so more samples would sharpen the "
+            f"comparison more than more seeds" if low else "")
+    return [f"Retraining moves the score this many times further than redrawing one network's samples: "
+            f"{', '.join(parts)} (the FID Lottery: {lottery}×){tail}."]
 
 
 def _tests(tests: pd.DataFrame, rows: pd.DataFrame, metric: str, alpha: float) -> list[str]:

@@ -14,7 +14,7 @@ import pandas as pd
 from ganbench.report.formats import MISSING, Cell, Table, decimals_for, number
 
 __all__ = ["metric_label", "headline_label", "summary_view", "metrics_view", "pairwise_view", "format_p",
-           "power_notes"]
+           "power_notes", "seed_panel_view"]
 
 _LABELS = {"fid": "FID", "is_mean": "IS", "kid_mean": "KID", "knn": "1-NN accuracy",
            "modes": "modes captured", "modes_1pct": "modes with ≥1% of samples",
@@ -22,7 +22,8 @@ _LABELS = {"fid": "FID", "is_mean": "IS", "kid_mean": "KID", "knn": "1-NN accura
            "mode_tv": "mode TV distance",
            "polygon_f1": "polygon F1", "polygon_precision": "polygon precision", "polygon_recall": "polygon recall",
            "label_consistency": "label consistency", "intra_fid": "intra-FID", "intra_fid_worst": "worst-class FID",
-           "cas": "CAS", "cas_real": "CAS real", "code_accuracy": "code accuracy", "code_nmi": "code NMI"}
+           "cas": "CAS", "cas_real": "CAS real", "code_accuracy": "code accuracy", "code_nmi": "code NMI",
+           "ct": "C_T", "fd_inf": "FD∞", "vendi": "Vendi score"}
 
 
 def metric_label(metric: str) -> str:
@@ -49,6 +50,24 @@ def _best_flags(values: Sequence[Any], groups: Sequence[tuple], higher: bool | S
             if current is None or (value > current if up else value < current):
                 best[group] = value
     return [_finite(v) and best.get(g) == v for v, g in zip(values, groups)]
+
+
+def _calibration_rows(records: Sequence[Mapping[str, Any]]) -> list[bool]:
+    """Which summary rows are calibration rows (real data scored as a model: ganbench/calibration.py)."""
+    return [bool(r.get("calibration", False)) for r in records]
+
+
+def _models_only(values: Sequence[Any], calibration: Sequence[bool]) -> list[Any]:
+    """``values`` with the calibration rows' blanked: they are shown, never marked best."""
+    return [math.nan if c else v for v, c in zip(values, calibration)]
+
+
+def _model_cell(row: Mapping[str, Any]) -> Cell:
+    return Cell(f"{row['model']} †" if row.get("calibration") else str(row["model"]))
+
+
+CALIBRATION_NOTE = (" † Calibration rows: real data scored as if it were a model (ganbench/calibration.py) — never "
+                    "marked best, never tested.")
 
 
 def _starts(groups: Sequence[tuple]) -> set[int]:
@@ -99,9 +118,10 @@ def summary_view(table: pd.DataFrame, metric: str | Mapping[str, str], higher: b
     best, median, mean, std = column("best"), column("median"), column("mean"), column("std")
     low, high = column("ci_low"), column("ci_high")
     decimals = _decimals_by_group([best, median, mean], groups)
-    bold_best = _best_flags(best, groups, ups)
-    bold_median = _best_flags(median, groups, ups)
-    bold_mean = _best_flags(mean, groups, ups)
+    calibration = _calibration_rows(records)
+    bold_best = _best_flags(_models_only(best, calibration), groups, ups)
+    bold_median = _best_flags(_models_only(median, calibration), groups, ups)
+    bold_mean = _best_flags(_models_only(mean, calibration), groups, ups)
     published = "published_fid_mean" in table.columns and "fid" in chosen \
         and table["published_fid_mean"].notna().any()
 
@@ -117,7 +137,7 @@ def summary_view(table: pd.DataFrame, metric: str | Mapping[str, str], higher: b
         dec = decimals[i]
         cells = ([Cell(str(row["suite"]))] if with_suite else []) + [Cell(str(row["dataset"]))] \
             + ([Cell(headline_label(chosen[i], ups[i]) if chosen[i] else MISSING)] if mixed else []) + [
-            Cell(str(row["model"])),
+            _model_cell(row),
             Cell(str(int(row["runs"]))), Cell(str(int(row["diverged"]))),
             Cell(str(int(row["failed"]))), Cell(str(int(row["incomplete"]))),
             Cell(number(best[i], dec), bold_best[i]), Cell(number(median[i], dec), bold_median[i]),
@@ -141,6 +161,8 @@ def summary_view(table: pd.DataFrame, metric: str | Mapping[str, str], higher: b
     if published:
         sources = sorted({str(s) for s in table["published_source"].dropna()})
         caption += f" Published: {'; '.join(sources)} (FID mean ± std, not re-computed here)."
+    if any(calibration):
+        caption += CALIBRATION_NOTE
     label = "-".join(dict.fromkeys(m for m in chosen if m)) or "none"
     return Table(columns, rows, align, _starts(groups), caption, f"tab:ganbench-summary-{label}")
 
@@ -158,13 +180,14 @@ def metrics_view(table: pd.DataFrame, metrics: Sequence[str], higher: Mapping[st
     keys = (["suite"] if with_suite else []) + ["dataset"]
     groups = _group_ids(table, keys) if len(table) else []
     records = table.to_dict("records")
+    calibration = _calibration_rows(records)
     cells_by_metric: list[list[Cell]] = []
     for metric in metrics:
         seeded = [_finite(r.get(f"{metric}_mean")) for r in records]
         value = [r.get(f"{metric}_mean") if s else r.get(f"{metric}_best", math.nan) for r, s in zip(records, seeded)]
         std = [r.get(f"{metric}_std", math.nan) if s else math.nan for r, s in zip(records, seeded)]
         decimals = _decimals_by_group([value], groups)
-        bold = _best_flags(value, groups, bool(higher.get(metric, False)))
+        bold = _best_flags(_models_only(value, calibration), groups, bool(higher.get(metric, False)))
         column = []
         for i, v in enumerate(value):
             cell = _pm(v, std[i], decimals[i], bold[i])
@@ -176,11 +199,13 @@ def metrics_view(table: pd.DataFrame, metrics: Sequence[str], higher: Mapping[st
     columns = lead + [headline_label(m, bool(higher.get(m, False))) for m in metrics]
     rows = []
     for i, r in enumerate(records):
-        lead_cells = ([Cell(str(r["suite"]))] if with_suite else []) + [Cell(str(r["dataset"])), Cell(str(r["model"]))]
+        lead_cells = ([Cell(str(r["suite"]))] if with_suite else []) + [Cell(str(r["dataset"])), _model_cell(r)]
         rows.append(lead_cells + [column[i] for column in cells_by_metric])
     align = ["l"] * len(lead) + ["r"] * len(metrics)
     text = caption + (" Mean ± std over the seeds of one setting (* the best run's value where no setting was "
                       f"retrained over seeds); {MISSING} where a model does not compute it. Bold: best per dataset.")
+    if any(calibration):
+        text += CALIBRATION_NOTE
     return Table(columns, rows, align, _starts(groups), text, f"tab:ganbench-{label}")
 
 
@@ -281,3 +306,37 @@ def power_notes(pairs: pd.DataFrame, alpha: float = 0.05) -> list[str]:
                      f"{floors.min():.3g}; "
                      + (f"{need} seeds per model would be needed." if need else "more seeds would be needed."))
     return notes
+
+
+def seed_panel_view(panel: pd.DataFrame, *, with_suite: bool | None = None) -> Table:
+    """The seed panel (:func:`ganbench.results.study.seed_panel`): per (dataset, model) the spread of its score
+    over training seeds and over sampling seeds of one network, and their ratio beside the FID Lottery's."""
+    with_suite = (panel["suite"].nunique() > 1 if "suite" in panel.columns else False) \
+        if with_suite is None else with_suite
+    keys = (["suite"] if with_suite else []) + ["dataset"]
+    groups = _group_ids(panel, keys) if len(panel) else []
+    records = panel.to_dict("records")
+    decimals = _decimals_by_group([[r["training_sd"] for r in records], [r["sampling_sd"] for r in records]], groups)
+
+    def interval(r: Mapping[str, Any], name: str, dec: int) -> Cell:
+        low, high = r.get(f"{name}_low"), r.get(f"{name}_high")
+        text = number(r[name], dec)
+        return Cell(f"{text} [{number(low, dec)}, {number(high, dec)}]" if _finite(low) and _finite(high) else text)
+
+    lead = (["Suite"] if with_suite else []) + ["Dataset", "Model", "Metric"]
+    columns = lead + ["Seeds × redraws", "σ training", "σ sampling", "Retrain ÷ redraw", "Lottery"]
+    rows = []
+    for i, r in enumerate(records):
+        rows.append(([Cell(str(r["suite"]))] if with_suite else []) + [
+            Cell(str(r["dataset"])), Cell(str(r["model"])), Cell(metric_label(str(r["metric"]))),
+            Cell(f"{int(r['training_seeds'])} × {int(r['sampling_seeds'])}"),
+            interval(r, "training_sd", decimals[i]), interval(r, "sampling_sd", decimals[i]),
+            interval(r, "ratio", 2), Cell(number(r["lottery_ratio"], 1))])
+    caption = ("Seed panel: each seed-study run scored under several sampling seeds at its last evaluation point; "
+               "a one-way random-effects ANOVA splits the spread into σ training (which network a seed trained) "
+               "and σ sampling (which samples one network was scored on), with 95% bootstrap intervals over "
+               "training seeds. Retrain ÷ redraw = √(σ²training + σ²sampling) / σ sampling: how much further a "
+               "retrained network's score moves than a redraw's — 3.2 for FID in the FID Lottery (Dufour et al. "
+               "2026). Near 1, sampling noise dominates: more samples, not more seeds, would sharpen the comparison.")
+    align = ["l"] * len(lead) + ["r"] * 5
+    return Table(columns, rows, align, _starts(groups), caption, "tab:ganbench-seed-panel")

@@ -29,14 +29,14 @@ POINT_COLUMNS = ["step", "elapsed", "metric", "value", "higher_is_better", "is_b
 TAIL_COLUMNS = ["steps", "seconds", "train_seconds", "eval_seconds", "flops_per_step", "device",
                 "compute_hours", "extractor", "extractor_identity", "real_split", "n_real", "n_gen",
                 "diverged_at", "diverged_cause", "error", "dataset_params", "run_dir", "samples", "samples_2d",
-                "mode_centres", "departures", "headline", "protocol_card"]
+                "mode_centres", "departures", "headline", "protocol_card", "sampling_panel"]
 RUN_COLUMNS = ID_COLUMNS + TAIL_COLUMNS  # plus hp_<name> columns, inserted before TAIL_COLUMNS
 
 _CATEGORICAL = {"suite", "run_id", "phase", "role", "dataset", "model", "kind", "loss", "arch", "penalty",
                 "conditioning", "augment",
                 "status", "metric", "device", "extractor", "extractor_identity", "real_split",
                 "diverged_cause", "error", "dataset_params", "run_dir", "samples", "samples_2d", "mode_centres",
-                "departures", "headline", "protocol_card"}
+                "departures", "headline", "protocol_card", "sampling_panel"}
 _INTEGER = {"setting", "seed", "steps", "n_real", "n_gen", "diverged_at", "step"}
 _FLOAT = {"seconds", "train_seconds", "eval_seconds", "flops_per_step", "compute_hours", "elapsed",
           "value"}
@@ -115,7 +115,18 @@ def _run_fields(rec: RunRecord) -> dict[str, Any]:
         "departures": "; ".join(lucic2018.departures(spec)) if spec else None,
         "headline": spec.get("headline"),
         "protocol_card": protocol_card(protocol) if protocol else None,
+        "sampling_panel": _final_panel(rec.history),
     }
+
+
+def _final_panel(history: Sequence[Mapping[str, Any]]) -> dict[str, list[float]] | None:
+    """The seed panel of the last evaluation point that has one (metric key → its value under each sampling
+    seed), what :func:`ganbench.results.study.seed_panel` decomposes; None when the run scored one seed."""
+    for row in reversed(history):
+        panel = row.get("sampling_panel")
+        if panel:
+            return {str(k): [float(v) for v in values] for k, values in panel.items()}
+    return None
 
 
 def protocol_card(protocol: Mapping[str, Any]) -> str:
@@ -125,7 +136,9 @@ def protocol_card(protocol: Mapping[str, Any]) -> str:
     if protocol.get("preprocessing"):
         parts.append(f"preprocessing: {protocol['preprocessing']}")
     parts.append(f"{protocol.get('n_gen')} generated vs {protocol.get('n_real')} real ({protocol.get('real_split')})"
-                 + (f", {protocol['n_train']} train" if protocol.get("n_train") else ""))
+                 + (f", {protocol['n_train']} train" if protocol.get("n_train") else "")
+                 + (f", mean of {protocol['sampling_seeds']} sampling seeds" if (protocol.get("sampling_seeds") or 1) > 1
+                    else ""))
     if protocol.get("feature_dtype"):
         parts.append(f"features {protocol['feature_dtype']}")
     versions = protocol.get("versions") or {}

@@ -11,7 +11,7 @@ re-defaults or re-interprets the files. Its schema (``SCHEMA``):
   the checkpoints, by :func:`best_over` alone;
 - ``directions`` — metric key → higher is better, written at evaluation time from each metric's declared
   outputs, so nothing downstream needs the (torch-bound) metrics registry;
-- ``compute``, ``protocol`` (the evaluation as run), ``role`` (``search`` or ``best_of``: the phase's kind,
+- ``compute``, ``protocol`` (the evaluation as run), ``role`` (``search``, ``best_of`` or ``calibration``: the phase's kind,
   kept out of the run id like the suite's name), ``samples`` (one file: a PNG grid, or ``.npy`` points
   for vector data), ``mode_centres`` (mixtures), ``ganbench_version``.
 
@@ -34,7 +34,7 @@ SCHEMA = 2
 STATUSES = ("done", "diverged", "failed", "running", "pending")
 FINISHED = ("done", "diverged")  # never trained again
 COMPLETE = ("done", "diverged", "failed")  # nothing changes without --retry-failed
-ROLES = ("search", "best_of")
+ROLES = ("search", "best_of", "calibration")  # calibration: real data scored as a model (ganbench/calibration.py)
 
 SPEC, RESULT, HISTORY, CHECKPOINT, GENERATOR, ERROR, LOCK = (
     "spec.json", "result.json", "history.jsonl", "ckpt.pt", "generator.pt", "error.txt", "lock")

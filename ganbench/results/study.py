@@ -12,6 +12,7 @@ dataset or model is filtered out of the frame.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from typing import Any, Mapping, Sequence
 
@@ -21,12 +22,13 @@ import pandas as pd
 from ganbench.results.frame import ID_COLUMNS, directions, metric_direction, run_table
 from ganbench.results.names import as_keys, group_rng, groups, metric_sort_key, model_order, plain_key
 from ganbench.results.record import COMPLETE
-from ganbench.results.stats import (bootstrap_expected_min, bootstrap_mean_ci, detectable_difference, expected_min,
-                                    holm, hours_curve, samples_to_detect, settings_curve)
+from ganbench.results.stats import (LOTTERY_RATIO, bootstrap_expected_min, bootstrap_mean_ci, detectable_difference,
+                                    expected_min, holm, hours_curve, samples_to_detect, seed_components,
+                                    settings_curve)
 
-__all__ = ["FAILED_STATUSES", "STUDY_FAILURE_SCORE", "annotate_pools", "budget_curve", "failure_score",
-           "headline_scores", "main_search_phase", "min_p_value", "pairwise_tests", "run_scores", "search_mask",
-           "seed_mask", "seeds_to_resolve", "summary", "values_at_score", "VERDICTS"]
+__all__ = ["FAILED_STATUSES", "STUDY_FAILURE_SCORE", "annotate_pools", "budget_curve", "calibration_mask",
+           "failure_score", "headline_scores", "main_search_phase", "min_p_value", "models_only", "pairwise_tests",
+           "run_scores", "search_mask", "seed_mask", "seed_panel", "seeds_to_resolve", "summary", "values_at_score", "VERDICTS"]
 
 
 def run_scores(df: pd.DataFrame, metric: str = "fid", how: str = "best", *,
@@ -234,13 +236,41 @@ def summary(df: pd.DataFrame, metrics: Sequence[str] | None = None, *,
                 columns.setdefault(name, []).append(value)
     if columns:  # one concat, not one insert per column (pandas warns on fragmented frames)
         table = pd.concat([table, pd.DataFrame(columns, index=table.index)], axis=1)
+    calibration = calibration_mask(runs)
+    if len(table):
+        rows = counts.assign(_calibration=calibration).groupby(keys, observed=True, sort=True, dropna=False)
+        table.insert(len(keys), "calibration", rows["_calibration"].all().to_numpy(dtype=bool))
+    else:
+        table.insert(len(keys), "calibration", pd.Series(dtype=bool))
     if "model" in keys and len(table):
+        from ganbench.calibration import DEFAULT
+        from ganbench.catalog import CALIBRATIONS
+
         order = {m: i for i, m in enumerate(model_order(table["model"]))}
+        rows = list(dict.fromkeys([*DEFAULT, *CALIBRATIONS.names()]))  # the floor first, then the copycat
+        order.update({CALIBRATIONS.meta(k)["label"]: len(order) + i for i, k in enumerate(rows)})
         other = [k for k in keys if k != "model"]
         table = table.assign(_order=table["model"].astype(str).map(order)) \
-            .sort_values(other + ["_order"], kind="stable").drop(columns="_order") \
+            .sort_values(other + ["calibration", "_order"], kind="stable").drop(columns="_order") \
             .reset_index(drop=True)
     return table
+
+
+def calibration_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Rows of calibration runs (real data scored as a model, :mod:`ganbench.calibration`): a report shows
+    them beside the models and keeps them out of every ranking, test and budget curve. Works on the frame,
+    the run table and scores (their ``role``) and on :func:`summary` output (its ``calibration`` column)."""
+    if "calibration" in frame.columns:
+        return frame["calibration"].fillna(False).to_numpy(dtype=bool)
+    if "role" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return (frame["role"].astype(str) == "calibration").to_numpy()
+
+
+def models_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its calibration rows (:func:`calibration_mask`)."""
+    mask = calibration_mask(frame)
+    return frame[~mask] if mask.any() else frame
 
 
 def _metric_summary(group: pd.DataFrame, metric: str, up: bool, rng: np.random.Generator | None,
@@ -446,6 +476,54 @@ def seeds_to_resolve(pairs: int, alpha: float = 0.05, most: int = 200) -> int | 
         if max(pairs, 1) * min_p_value(n, n) <= alpha:
             return n
     return None
+
+
+def _panel_values(text: Any, metric: str) -> list[float] | None:
+    """A run's seed-panel values of ``metric`` (the frame's ``sampling_panel`` JSON), None without one."""
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return None
+    values = json.loads(str(text)).get(metric)
+    return [float(v) for v in values] if values else None
+
+
+def seed_panel(scores: pd.DataFrame, by: Sequence[str] | None = None, *, n_boot: int = 1000, seed: int = 0,
+               level: float = 0.95) -> pd.DataFrame:
+    """Per (dataset, model): its score's spread over the seed study split into training and sampling seeds
+    (:func:`ganbench.results.stats.seed_components`), from the runs' seed panels at their last evaluation
+    point (``evaluation.sampling_seeds`` > 1).
+
+    ``scores``: :func:`annotate_pools` output (its ``seed_run``, ``metric`` and ``sampling_panel``). A group
+    needs ≥ 2 seed-study runs with a panel of ≥ 2 finite values, all of one size; others are left out.
+    Columns: the keys, ``metric``, ``training_seeds``, ``sampling_seeds``, ``training_sd``, ``sampling_sd``,
+    ``ratio`` (each with ``_low``/``_high``), ``training_share`` and ``lottery_ratio`` (3.2) to compare with.
+    """
+    keys = list(as_keys(by, scores, ("dataset", "model")))
+    rows = []
+    if "sampling_panel" not in scores.columns or not len(scores):
+        return pd.DataFrame(columns=keys + ["metric", "training_seeds", "sampling_seeds", "training_sd",
+                                            "sampling_sd", "ratio", "training_share", "lottery_ratio"])
+    for key, group in groups(scores, keys):
+        if "seed_run" in group.columns:
+            group = group[group["seed_run"].to_numpy(dtype=bool)]
+        metric = _scores_metric(group)
+        if metric is None:
+            continue
+        panels = [_panel_values(text, metric) for text in group["sampling_panel"]]
+        panels = [p for p in panels if p is not None and len(p) >= 2 and all(math.isfinite(v) for v in p)]
+        if len(panels) < 2 or len({len(p) for p in panels}) != 1:
+            continue
+        found = seed_components(np.array(panels), group_rng(seed, ("seed panel", metric) + key), n_boot, level)
+        rows.append({**dict(zip(keys, key)), "metric": metric, **found, "lottery_ratio": LOTTERY_RATIO})
+    columns = keys + ["metric", "training_seeds", "sampling_seeds", "training_sd", "training_sd_low",
+                      "training_sd_high", "sampling_sd", "sampling_sd_low", "sampling_sd_high", "ratio", "ratio_low",
+                      "ratio_high", "training_share", "lottery_ratio"]
+    out = pd.DataFrame(rows, columns=columns)
+    if "model" in keys and len(out):
+        order = {m: i for i, m in enumerate(model_order(out["model"]))}
+        other = [k for k in keys if k != "model"]
+        out = out.assign(_order=out["model"].map(order)).sort_values(other + ["_order"], kind="stable") \
+            .drop(columns="_order").reset_index(drop=True)
+    return out
 
 
 def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, *,

@@ -22,6 +22,7 @@ BASE_SUITE: dict[str, Any] = {
     "seeds": 2,
     "budget": {"steps": 100, "eval_every": 20},
     "evaluation": {"metrics": ["modes", "knn"], "n_gen": 200, "n_real": 200},
+    "calibration": [],  # these suites test how runs train; calibration rows: tests/test_calibration.py, test_cli.py
 }
 # Deterministically NaN within a few steps on CPU (no clipping to speak of, an absurd learning rate).
 DIVERGING_MODEL = {"name": "WGAN", "loss": "wgan", "arch": "mlp",

@@ -1,8 +1,8 @@
 """Calibration rows: real data scored as if it were a model, so every table says what its numbers can reach.
 
-A FID of 12 means little until the reader knows that two draws of real data score 9 at this n, and that
-a model copying its training set scores 10. So every suite adds, per dataset, two rows that need no
-training (dgm-eval's real-data row; FLS's copycat):
+A FID of 100 on the 8×8 digits means little until the reader knows that 300 held-out real digits score 12.4
+against the same 300 reference digits, and 300 copied training digits 12.9. So every suite adds, per
+dataset, two rows that need no training (dgm-eval's real-data row; FLS's copycat):
 
 - ``floor``: held-out real data — samples the evaluation uses nowhere else (not the real side of the
   metrics, not the train samples the memorisation metrics read) — the best a metric can do at this n;
@@ -123,9 +123,11 @@ def copycat_samples(dataset: Dataset, evaluation: EvalProtocol, *, seed: int, n_
     return Draw(split.get(index), f"{n} train images, copied ({len(split)} distinct: the split is smaller)")
 
 
-def draw(kind: str, dataset: Dataset, evaluation: EvalProtocol, *, seed: int, n_train_used: int) -> Draw:
-    """The samples of calibration row ``kind`` (a registered name), from its registered function."""
+def draw(kind: str, dataset: Dataset, evaluation: EvalProtocol, *, seed: int, n_train_used: int,
+         real_seed: int = 0) -> Draw:
+    """The samples of calibration row ``kind`` (a registered name), from its registered function;
+    ``real_seed``: the evaluator's, which chose its real side (and the train samples it reads)."""
     from ganbench.catalog import CALIBRATIONS
 
     sample: Any = CALIBRATIONS.get(kind)
-    return sample(dataset, evaluation, seed=seed, n_train_used=n_train_used)
+    return sample(dataset, evaluation, seed=seed, n_train_used=n_train_used, real_seed=real_seed)

@@ -460,7 +460,8 @@ CONDITIONING_METRICS = ("label_consistency", "intra_fid", "cas", "code_fidelity"
 
 def registries() -> dict[str, Registry]:
     """Section name → registry, in the order ``ganbench ls`` shows them (nothing is imported)."""
-    return {"kinds": KINDS, "calibration": CALIBRATIONS, "conditioning": CONDITIONINGS, "augment": AUGMENTATIONS, "losses": LOSSES,
+    return {"kinds": KINDS, "calibration": CALIBRATIONS, "conditioning": CONDITIONINGS, "augment": AUGMENTATIONS,
+            "losses": LOSSES,
             "penalties": PENALTIES,
             "architectures": ARCHS, "datasets": DATASETS,
             "extractors": EXTRACTORS, "metrics": METRICS, "hparams": HPARAMS}

@@ -44,14 +44,16 @@ class Entry:
     untrained: float | None = None  # median of the suite trained for one step (None: not measured)
 
 
-def aggregate(df: pd.DataFrame) -> pd.DataFrame:
-    """Per (dataset, model, metric): median, std and count over finished runs of each run's best value."""
-    from ganbench.results.study import run_scores
+def aggregate(df: pd.DataFrame, calibration: bool = False) -> pd.DataFrame:
+    """Per (dataset, model, metric): median, std and count over finished runs of each run's best value — of the
+    models, or with ``calibration`` of the calibration rows (real data scored as a model), which train nothing:
+    they calibrate a check's reading, no baseline entry guards them."""
+    from ganbench.results.study import calibration_mask, run_scores
 
     frames = []
     known = directions(df)
-    if "role" in df.columns:  # calibration rows train nothing: they calibrate a report, no gate guards them
-        df = df[(df["role"].astype(str) != "calibration").to_numpy()]
+    mask = calibration_mask(df)
+    df = df[mask if calibration else ~mask]
     for metric in sorted(df["metric"].dropna().unique()):
         if metric not in known:
             continue
@@ -190,7 +192,8 @@ def read_baseline_doc(path: Path) -> tuple[list[Entry], set[tuple[str, str, str]
 def compare(df: pd.DataFrame, baseline: list[Entry], scale: float = 1.0,
             left_out: set[tuple[str, str, str]] = frozenset()) -> pd.DataFrame:  # type: ignore[assignment]
     """One row per baseline entry (+ metrics new since): status ok / improved / regressed / missing / new,
-    or "left out" for a metric the baseline refused as unable to fail (``left_out``)."""
+    or "left out" for a metric the baseline refused as unable to fail (``left_out``); then, as "calibration",
+    the calibration rows' values on the gated metrics (what real data scores there: read, never gated)."""
     current = aggregate(df).set_index(["dataset", "model", "metric"]) if not df.empty else None
     rows = []
     seen = set()
@@ -213,6 +216,13 @@ def compare(df: pd.DataFrame, baseline: list[Entry], scale: float = 1.0,
                 rows.append({"dataset": dataset, "model": model, "metric": metric, "value": math.nan,
                              "current": float(r["value"]), "delta": math.nan, "tolerance": math.nan,
                              "status": "left out" if (dataset, model, metric) in left_out else "new"})
+    gated = {(e.dataset, e.metric) for e in baseline}
+    calibration = aggregate(df, calibration=True) if not df.empty else None
+    for r in (calibration.to_dict("records") if calibration is not None else []):
+        if (r["dataset"], r["metric"]) in gated:  # where real data scores on the metrics the gate reads
+            rows.append({"dataset": r["dataset"], "model": r["model"], "metric": r["metric"], "value": math.nan,
+                         "current": float(r["value"]), "delta": math.nan, "tolerance": math.nan,
+                         "status": "calibration"})
     return pd.DataFrame(rows)
 
 
@@ -244,7 +254,7 @@ def failed(table: pd.DataFrame) -> bool:
 def format_table(table: pd.DataFrame) -> str:
     header = f"{'dataset':14s} {'model':14s} {'metric':12s} {'baseline':>10s} {'current':>10s} {'delta':>10s} {'±tol':>9s}  status"
     lines = [header, "-" * len(header)]
-    order = {"regressed": 0, "missing": 1, "improved": 2, "new": 3, "ok": 4, "left out": 5}
+    order = {"regressed": 0, "missing": 1, "improved": 2, "new": 3, "ok": 4, "left out": 5, "calibration": 6}
     for r in sorted(table.to_dict("records"), key=lambda r: (order[r["status"]], r["dataset"], r["model"], r["metric"])):
         def num(x: float) -> str:
             return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
@@ -253,7 +263,9 @@ def format_table(table: pd.DataFrame) -> str:
                      f"{num(r['current']):>10s} {num(r['delta']):>10s} {num(r['tolerance']):>9s}  {r['status']}")
     counts = table["status"].value_counts().to_dict()
     lines.append("")
-    lines.append(", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "improved", "regressed", "missing", "new", "left out")))
+    lines.append(", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "improved", "regressed", "missing", "new", "left out"))
+                 + (f"; {counts['calibration']} calibration rows (real data scored as a model, never gated)"
+                    if counts.get("calibration") else ""))
     tight = noisy(table)
     if len(tight):
         lines.append(f"{len(tight)} tolerance(s) tighter than twice the seed noise of the median — a regression there "

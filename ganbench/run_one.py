@@ -141,9 +141,10 @@ def _score_calibration(spec: RunSpec, store: Store, dataset: Any, evaluator: Any
     from ganbench.calibration import draw
 
     n_train = len(evaluator.train) if evaluator.train is not None else 0
-    taken = draw(spec.model.kind, dataset, spec.evaluation, seed=spec.seed, n_train_used=n_train)
+    taken = draw(spec.model.kind, dataset, spec.evaluation, seed=spec.seed, n_train_used=n_train,
+                 real_seed=evaluator.seed)
     tic_eval = time.perf_counter()
-    evaluation = evaluator.score(taken.samples.to(evaluator.device), 0)
+    evaluation = evaluator.score(taken.samples, 0)  # on the CPU, as a generator's samples reach the metrics
     seconds = time.perf_counter() - tic_eval
     history = [{"step": 0, "losses": {}, "seconds": 0.0, "metrics": dict(evaluation.metrics)}]
     store.write_history(spec, history)

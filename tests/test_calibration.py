@@ -193,3 +193,17 @@ def test_reports_show_calibration_rows_beside_the_models_and_keep_them_out_of_te
     scores = (tables / "run_scores.csv").read_text()
     assert "floor" not in scores  # no ranking, test or curve reads them
     assert set(aggregate(frame)["model"]) == {"NS GAN"}  # nor the regression gate
+
+
+def test_the_check_prints_the_calibration_rows_beside_the_gated_metrics_and_never_fails_on_them(digits_results):
+    from ganbench.check import Entry, compare, failed, format_table
+
+    root, _ = digits_results
+    frame = load_results(root)
+    fid = float(aggregate(frame).set_index(["model", "metric"]).loc[("NS GAN", "fid"), "value"])
+    table = compare(frame, [Entry("digits", "NS GAN", "fid", fid, 1.0, 2, False, 0.1 * fid)])
+    rows = table[table["status"] == "calibration"]
+    assert set(rows["model"]) == {"real data (floor)", "copycat (train images)"} and set(rows["metric"]) == {"fid"}
+    assert (rows["current"] < 0.05 * fid).all() and not failed(table)
+    text = format_table(table)
+    assert "2 calibration rows (real data scored as a model, never gated)" in text and "real data (floor)" in text

@@ -137,8 +137,8 @@ def protocol_card(protocol: Mapping[str, Any]) -> str:
         parts.append(f"preprocessing: {protocol['preprocessing']}")
     parts.append(f"{protocol.get('n_gen')} generated vs {protocol.get('n_real')} real ({protocol.get('real_split')})"
                  + (f", {protocol['n_train']} train" if protocol.get("n_train") else "")
-                 + (f", mean of {protocol['sampling_seeds']} sampling seeds" if (protocol.get("sampling_seeds") or 1) > 1
-                    else ""))
+                 + (f", mean of {protocol['sampling_seeds']} sampling seeds"
+                    if (protocol.get("sampling_seeds") or 1) > 1 else ""))
     if protocol.get("feature_dtype"):
         parts.append(f"features {protocol['feature_dtype']}")
     versions = protocol.get("versions") or {}

@@ -11,8 +11,8 @@ re-defaults or re-interprets the files. Its schema (``SCHEMA``):
   the checkpoints, by :func:`best_over` alone;
 - ``directions`` — metric key → higher is better, written at evaluation time from each metric's declared
   outputs, so nothing downstream needs the (torch-bound) metrics registry;
-- ``compute``, ``protocol`` (the evaluation as run), ``role`` (``search``, ``best_of`` or ``calibration``: the phase's kind,
-  kept out of the run id like the suite's name), ``samples`` (one file: a PNG grid, or ``.npy`` points
+- ``compute``, ``protocol`` (the evaluation as run), ``role`` (``search``, ``best_of`` or ``calibration``: the
+  phase's kind, kept out of the run id like the suite's name), ``samples`` (one file: a PNG grid, or ``.npy`` points
   for vector data), ``mode_centres`` (mixtures), ``ganbench_version``.
 
 :meth:`RunRecord.from_json` keeps known fields only and reads every earlier format: ganbench 0.1.0 wrote

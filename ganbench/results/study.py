@@ -28,7 +28,8 @@ from ganbench.results.stats import (LOTTERY_RATIO, bootstrap_expected_min, boots
 
 __all__ = ["FAILED_STATUSES", "STUDY_FAILURE_SCORE", "annotate_pools", "budget_curve", "calibration_mask",
            "failure_score", "headline_scores", "main_search_phase", "min_p_value", "models_only", "pairwise_tests",
-           "run_scores", "search_mask", "seed_mask", "seed_panel", "seeds_to_resolve", "summary", "values_at_score", "VERDICTS"]
+           "run_scores", "search_mask", "seed_mask", "seed_panel", "seeds_to_resolve", "summary", "values_at_score",
+           "VERDICTS"]
 
 
 def run_scores(df: pd.DataFrame, metric: str = "fid", how: str = "best", *,

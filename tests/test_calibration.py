@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -207,3 +208,17 @@ def test_the_check_prints_the_calibration_rows_beside_the_gated_metrics_and_neve
     assert (rows["current"] < 0.05 * fid).all() and not failed(table)
     text = format_table(table)
     assert "2 calibration rows (real data scored as a model, never gated)" in text and "real data (floor)" in text
+
+
+def test_the_findings_say_when_a_floor_had_to_come_from_the_train_split_the_classifier_saw():
+    from ganbench.report.findings import _calibration
+
+    models = pd.DataFrame([{"model": "NS GAN", "calibration": False, "fid_mean": 80.0, "fid_best": 70.0}])
+    rows = pd.DataFrame([{"model": "real data (floor)", "calibration": True, "fid_mean": 10.0, "fid_best": 9.0},
+                         {"model": "copycat (train images)", "calibration": True, "fid_mean": 11.0, "fid_best": 9.5}])
+    said = " ".join(_calibration(models, rows, "fid", False, "500 train samples outside the 0 the metrics read"))
+    assert "fit on the train split, so it has seen them" in said and "8.0× the floor" in said
+    held_out = " ".join(_calibration(models, rows, "fid", False, "300 test samples outside the 300 the metrics read"))
+    assert "has seen them" not in held_out
+    beyond = pd.DataFrame([{"model": "Cheater", "calibration": False, "fid_mean": 5.0, "fid_best": 5.0}])
+    assert "Cheater scores better than held-out real data" in " ".join(_calibration(beyond, rows, "fid", False))

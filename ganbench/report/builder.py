@@ -184,7 +184,8 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     (tables_dir / "protocol.md").write_text(protocol_markdown(cards), encoding="utf-8")
     written.append(tables_dir / "protocol.md")
 
-    found = findings(add_panel(table, multi), pairs, headlines, ups, seed_panels=panel)
+    found = findings(add_panel(table, multi), pairs, headlines, ups, seed_panels=panel,
+                     floor_sources=_floor_sources(runs))
     (tables_dir / "findings.md").write_text(findings_markdown(found), encoding="utf-8")
     written.append(tables_dir / "findings.md")
 
@@ -251,6 +252,17 @@ def _calibration_table(table: pd.DataFrame, headlines: Mapping[str, str], known:
                "memorisation metrics (authenticity ↑, C_T: ≪ 0 copies) should catch. A model beyond the floor "
                "is suspect.")
     return metrics_view(rows, keys, known, caption=caption, label="calibration", with_suite=multi)
+
+
+def _floor_sources(runs: pd.DataFrame) -> dict[str, str]:
+    """Panel → where its floor row's samples came from (the first run's words; every seed draws alike), where
+    the features are the domain classifier's: a network fit on the train split, which a train-split floor has
+    been seen by."""
+    if "calibration_samples" not in runs.columns or "kind" not in runs.columns:
+        return {}
+    floors = runs[(runs["kind"].astype(str) == "floor").to_numpy() & runs["calibration_samples"].notna().to_numpy()
+                  & (runs["extractor"].astype(str) == "domain").to_numpy()]
+    return {str(p): str(s) for p, s in floors.groupby("panel", observed=True)["calibration_samples"].first().items()}
 
 
 def _calibration_levels(table: pd.DataFrame, metrics: Mapping[str, str]) -> dict[str, dict[str, float]]:

@@ -47,12 +47,13 @@ def _names(items: list[str]) -> str:
 
 def findings(table: pd.DataFrame, pairs: pd.DataFrame, headlines: Mapping[str, str],
              higher: Mapping[str, bool], *, alpha: float = 0.05,
-             seed_panels: pd.DataFrame | None = None) -> list[Finding]:
+             seed_panels: pd.DataFrame | None = None,
+             floor_sources: Mapping[str, str] | None = None) -> list[Finding]:
     """One :class:`Finding` per panel of ``table`` (the summary, with a ``panel`` column) that has a
     headline; ``pairs`` is the pairwise frame (may be empty), ``headlines``/``higher`` map each *dataset*
     to its headline metric and that metric's direction; ``seed_panels``: the seed panel
     (:func:`ganbench.results.study.seed_panel`, with a ``panel`` column), when the runs scored several
-    sampling seeds."""
+    sampling seeds; ``floor_sources``: panel → where its floor row's samples came from."""
     out = []
     for panel_name, rows in table.groupby("panel", sort=False, observed=True):
         dataset = str(rows["dataset"].iloc[0])
@@ -64,7 +65,7 @@ def findings(table: pd.DataFrame, pairs: pd.DataFrame, headlines: Mapping[str, s
         marked = rows["calibration"].fillna(False).astype(bool) if "calibration" in rows else pd.Series(False, rows.index)
         rows, calibration = rows[~marked.to_numpy()], rows[marked.to_numpy()]
         sentences = [_ranking(str(panel_name), rows, metric, up)]
-        sentences += _calibration(rows, calibration, metric, up)
+        sentences += _calibration(rows, calibration, metric, up, (floor_sources or {}).get(str(panel_name)))
         sentences += _tests(tests, rows, metric, alpha)
         if seed_panels is not None and len(seed_panels):
             sentences += _seed_panel(seed_panels[seed_panels["panel"].astype(str) == str(panel_name)])
@@ -105,9 +106,12 @@ def _level(row: Mapping[str, Any], metric: str) -> float:
     return float(mean) if _finite(mean) else float(row.get(f"{metric}_best", math.nan))
 
 
-def _calibration(models: pd.DataFrame, calibration: pd.DataFrame, metric: str, up: bool) -> list[str]:
+def _calibration(models: pd.DataFrame, calibration: pd.DataFrame, metric: str, up: bool,
+                 floor_source: str | None = None) -> list[str]:
     """What the calibration rows say about the models (ganbench/calibration.py): where real data scores at this
-    n, whether a model got past it (suspect), and whether the memorisation metrics caught the copycat."""
+    n, whether a model got past it (suspect), and whether the memorisation metrics caught the copycat; and,
+    when the floor had to come from the train split, that it did (a feature network fit on that split has
+    seen those samples, so the floor is then closer to the copycat than held-out data would be)."""
     if calibration.empty:
         return []
     from ganbench.catalog import CALIBRATIONS
@@ -122,6 +126,10 @@ def _calibration(models: pd.DataFrame, calibration: pd.DataFrame, metric: str, u
     dec = decimals_for(list(shown.values()) + list(scored.values()))
     out = [f"As calibration, real data scored as a model reaches {label} "
            + " and ".join(f"{number(v, dec)} ({name})" for name, v in shown.items()) + " at this n."]
+    if floor_source and " train " in f" {floor_source} ":
+        out.append(f"The floor's samples are {floor_source}: the evaluation split has none left unread, and the "
+                   f"domain classifier whose features score them was fit on the train split, so it has seen them — "
+                   f"give the dataset a larger test split (params.n_test) for a held-out floor.")
     if floor is not None and _finite(floor[0]) and scored:
         beyond = [m for m, v in scored.items() if (v > floor[0] if up else v < floor[0])]
         if beyond:

@@ -29,14 +29,14 @@ POINT_COLUMNS = ["step", "elapsed", "metric", "value", "higher_is_better", "is_b
 TAIL_COLUMNS = ["steps", "seconds", "train_seconds", "eval_seconds", "flops_per_step", "device",
                 "compute_hours", "extractor", "extractor_identity", "real_split", "n_real", "n_gen",
                 "diverged_at", "diverged_cause", "error", "dataset_params", "run_dir", "samples", "samples_2d",
-                "mode_centres", "departures", "headline", "protocol_card", "sampling_panel"]
+                "mode_centres", "departures", "headline", "protocol_card", "sampling_panel", "calibration_samples"]
 RUN_COLUMNS = ID_COLUMNS + TAIL_COLUMNS  # plus hp_<name> columns, inserted before TAIL_COLUMNS
 
 _CATEGORICAL = {"suite", "run_id", "phase", "role", "dataset", "model", "kind", "loss", "arch", "penalty",
                 "conditioning", "augment",
                 "status", "metric", "device", "extractor", "extractor_identity", "real_split",
                 "diverged_cause", "error", "dataset_params", "run_dir", "samples", "samples_2d", "mode_centres",
-                "departures", "headline", "protocol_card", "sampling_panel"}
+                "departures", "headline", "protocol_card", "sampling_panel", "calibration_samples"}
 _INTEGER = {"setting", "seed", "steps", "n_real", "n_gen", "diverged_at", "step"}
 _FLOAT = {"seconds", "train_seconds", "eval_seconds", "flops_per_step", "compute_hours", "elapsed",
           "value"}
@@ -116,6 +116,7 @@ def _run_fields(rec: RunRecord) -> dict[str, Any]:
         "headline": spec.get("headline"),
         "protocol_card": protocol_card(protocol) if protocol else None,
         "sampling_panel": _final_panel(rec.history),
+        "calibration_samples": protocol.get("calibration_samples"),  # a calibration row's: where they came from
     }
 
 

@@ -17,7 +17,7 @@ import yaml
 
 from ganbench.calibration import DEFAULT as CALIBRATION_DEFAULT
 from ganbench.errors import GanbenchError, SpecError, SpecErrors, UnknownNameError
-from ganbench.expand import search_space
+from ganbench.expand import CALIBRATION_PHASE, search_space
 from ganbench.hparams import HPARAMS
 from ganbench.registry import did_you_mean
 from ganbench.schedules import SCHEDULES
@@ -645,6 +645,9 @@ def _phase(node: Any, path: str, default_seeds: tuple[int, ...], default_samples
     name = errs.attempt(_str, node["name"], f"{path}.name") if "name" in node else None
     if earlier is not None and name in earlier:
         errs.add(SpecError(f"{path}.name", f"phase '{name}' is defined twice"))
+    if name == CALIBRATION_PHASE:
+        errs.add(SpecError(f"{path}.name", f"'{CALIBRATION_PHASE}' is the phase of the calibration rows (real data "
+                                           "scored as a model); name this phase otherwise"))
     seeds = errs.attempt(_seeds, node["seeds"], f"{path}.seeds") if "seeds" in node else default_seeds
     if "best_of" in node:
         for key in ("samples", "include_defaults", "hparams", "model_hparams", "model_defaults"):

@@ -222,3 +222,8 @@ def test_the_findings_say_when_a_floor_had_to_come_from_the_train_split_the_clas
     assert "has seen them" not in held_out
     beyond = pd.DataFrame([{"model": "Cheater", "calibration": False, "fid_mean": 5.0, "fid_best": 5.0}])
     assert "Cheater scores better than held-out real data" in " ".join(_calibration(beyond, rows, "fid", False))
+
+
+def test_a_phase_cannot_take_the_calibration_rows_name():
+    with pytest.raises(SpecError, match=r"phases\[0\].name: 'calibration' is the phase of the calibration rows"):
+        suite(phases=[{"name": "calibration", "seeds": [0]}])

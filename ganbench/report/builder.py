@@ -19,8 +19,8 @@ from ganbench.report.findings import Finding, findings, findings_markdown
 from ganbench.report.formats import to_html, to_latex, to_markdown
 from ganbench.report.html import Section, render_page
 from ganbench.report.style import FigureFile, add_panel, make_style
-from ganbench.report.views import (headline_label, metric_label, metrics_view, pairwise_view, power_notes,
-                                   seed_panel_view, summary_view)
+from ganbench.report.views import (headline_label, mean_or_best, metric_label, metrics_view, pairwise_view,
+                                   power_notes, seed_panel_view, summary_view)
 from ganbench.results.frame import directions, run_table
 from ganbench.results.headline import frame_headlines
 from ganbench.results.names import metric_sort_key, model_order
@@ -274,9 +274,7 @@ def _calibration_levels(table: pd.DataFrame, metrics: Mapping[str, str]) -> dict
         metric = metrics.get(str(r["panel"]))
         if metric is None:
             continue
-        value = r.get(f"{metric}_mean")
-        value = value if isinstance(value, float) and value == value else r.get(f"{metric}_best", float("nan"))
-        out.setdefault(str(r["panel"]), {})[str(r["model"])] = float(value)
+        out.setdefault(str(r["panel"]), {})[str(r["model"])] = mean_or_best(r, metric)
     return out
 
 

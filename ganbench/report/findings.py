@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from ganbench.report.formats import decimals_for, number
-from ganbench.report.views import format_p, metric_label
+from ganbench.report.views import format_p, mean_or_best, metric_label
 
 __all__ = ["Finding", "findings", "findings_markdown"]
 
@@ -100,12 +100,6 @@ def _ranking(panel: str, rows: pd.DataFrame, metric: str, up: bool) -> str:
     return f"On {panel}, ranked by {label}, {how}: {', '.join(parts)}{tail}."
 
 
-def _level(row: Mapping[str, Any], metric: str) -> float:
-    """A row's value of ``metric``: its seed mean, else its best run's."""
-    mean = row.get(f"{metric}_mean")
-    return float(mean) if _finite(mean) else float(row.get(f"{metric}_best", math.nan))
-
-
 def _calibration(models: pd.DataFrame, calibration: pd.DataFrame, metric: str, up: bool,
                  floor_source: str | None = None) -> list[str]:
     """What the calibration rows say about the models (ganbench/calibration.py): where real data scores at this
@@ -116,13 +110,13 @@ def _calibration(models: pd.DataFrame, calibration: pd.DataFrame, metric: str, u
         return []
     from ganbench.catalog import CALIBRATIONS
 
-    levels = {str(r["model"]): (_level(r, metric), r) for r in calibration.to_dict("records")}
+    levels = {str(r["model"]): (mean_or_best(r, metric), r) for r in calibration.to_dict("records")}
     floor, copycat = (levels.get(CALIBRATIONS.meta(kind)["label"]) for kind in ("floor", "copycat"))
     label = metric_label(metric)
     shown = {name: v for name, (v, _) in levels.items() if _finite(v)}
     if not shown:
         return []
-    scored = {str(r["model"]): _level(r, metric) for r in models.to_dict("records") if _finite(_level(r, metric))}
+    scored = {str(r["model"]): mean_or_best(r, metric) for r in models.to_dict("records") if _finite(mean_or_best(r, metric))}
     dec = decimals_for(list(shown.values()) + list(scored.values()))
     out = [f"As calibration, real data scored as a model reaches {label} "
            + " and ".join(f"{number(v, dec)} ({name})" for name, v in shown.items()) + " at this n."]
@@ -142,10 +136,10 @@ def _calibration(models: pd.DataFrame, calibration: pd.DataFrame, metric: str, u
     if copycat is not None and floor is not None:
         cat, real = copycat[1], floor[1]
         caught = []
-        for key, copying_is_low in (("authenticity", True), ("ct", True)):
-            a, b = _level(cat, key), _level(real, key)
+        for key in ("authenticity", "ct"):  # both fall when samples copy the training set
+            a, b = mean_or_best(cat, key), mean_or_best(real, key)
             if _finite(a) and _finite(b):
-                caught.append((metric_label(key), a, b, a < b if copying_is_low else a > b))
+                caught.append((metric_label(key), a, b, a < b))
         if caught:
             said = ", ".join(f"{name} {number(a, 2)} against the floor's {number(b, 2)}" for name, a, b, _ in caught)
             verdict = "they tell copying apart" if all(c for *_, c in caught) else "they do not all tell it apart"

@@ -14,7 +14,7 @@ import pandas as pd
 from ganbench.report.formats import MISSING, Cell, Table, decimals_for, number
 
 __all__ = ["metric_label", "headline_label", "summary_view", "metrics_view", "pairwise_view", "format_p",
-           "power_notes", "seed_panel_view"]
+           "power_notes", "seed_panel_view", "mean_or_best"]
 
 _LABELS = {"fid": "FID", "is_mean": "IS", "kid_mean": "KID", "knn": "1-NN accuracy",
            "modes": "modes captured", "modes_1pct": "modes with ≥1% of samples",
@@ -50,6 +50,12 @@ def _best_flags(values: Sequence[Any], groups: Sequence[tuple], higher: bool | S
             if current is None or (value > current if up else value < current):
                 best[group] = value
     return [_finite(v) and best.get(g) == v for v, g in zip(values, groups)]
+
+
+def mean_or_best(row: Mapping[str, Any], metric: str) -> float:
+    """A summary row's value of ``metric``: its seed study's mean, else its best run's (NaN without either)."""
+    mean = row.get(f"{metric}_mean")
+    return float(mean) if _finite(mean) else float(row.get(f"{metric}_best", math.nan))
 
 
 def _calibration_rows(records: Sequence[Mapping[str, Any]]) -> list[bool]:

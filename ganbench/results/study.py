@@ -243,18 +243,24 @@ def summary(df: pd.DataFrame, metrics: Sequence[str] | None = None, *,
         table.insert(len(keys), "calibration", rows["_calibration"].all().to_numpy(dtype=bool))
     else:
         table.insert(len(keys), "calibration", pd.Series(dtype=bool))
-    if "model" in keys and len(table):
-        from ganbench.calibration import DEFAULT
-        from ganbench.catalog import CALIBRATIONS
+    return _in_model_order(table, keys, before=["calibration"])
 
-        order = {m: i for i, m in enumerate(model_order(table["model"]))}
-        rows = list(dict.fromkeys([*DEFAULT, *CALIBRATIONS.names()]))  # the floor first, then the copycat
-        order.update({CALIBRATIONS.meta(k)["label"]: len(order) + i for i, k in enumerate(rows)})
-        other = [k for k in keys if k != "model"]
-        table = table.assign(_order=table["model"].astype(str).map(order)) \
-            .sort_values(other + ["calibration", "_order"], kind="stable").drop(columns="_order") \
-            .reset_index(drop=True)
-    return table
+
+def _in_model_order(table: pd.DataFrame, keys: Sequence[str], before: Sequence[str] = ()) -> pd.DataFrame:
+    """``table`` sorted by its keys, with the models in the study's order (:func:`model_order`) and the
+    calibration rows last, the floor first; ``before``: columns sorted on ahead of the model."""
+    if "model" not in keys or not len(table):
+        return table
+    from ganbench.calibration import DEFAULT
+    from ganbench.catalog import CALIBRATIONS
+
+    order = {m: i for i, m in enumerate(model_order(table["model"]))}
+    rows = list(dict.fromkeys([*DEFAULT, *CALIBRATIONS.names()]))  # the floor first, then the copycat
+    order.update({CALIBRATIONS.meta(k)["label"]: len(order) + i for i, k in enumerate(rows)})
+    other = [k for k in keys if k != "model"]
+    return table.assign(_order=table["model"].astype(str).map(order)) \
+        .sort_values(other + list(before) + ["_order"], kind="stable").drop(columns="_order") \
+        .reset_index(drop=True)
 
 
 def calibration_mask(frame: pd.DataFrame) -> np.ndarray:
@@ -518,13 +524,7 @@ def seed_panel(scores: pd.DataFrame, by: Sequence[str] | None = None, *, n_boot:
     columns = keys + ["metric", "training_seeds", "sampling_seeds", "training_sd", "training_sd_low",
                       "training_sd_high", "sampling_sd", "sampling_sd_low", "sampling_sd_high", "ratio", "ratio_low",
                       "ratio_high", "training_share", "lottery_ratio"]
-    out = pd.DataFrame(rows, columns=columns)
-    if "model" in keys and len(out):
-        order = {m: i for i, m in enumerate(model_order(out["model"]))}
-        other = [k for k in keys if k != "model"]
-        out = out.assign(_order=out["model"].map(order)).sort_values(other + ["_order"], kind="stable") \
-            .drop(columns="_order").reset_index(drop=True)
-    return out
+    return _in_model_order(pd.DataFrame(rows, columns=columns), keys)
 
 
 def pairwise_tests(scores: pd.DataFrame, by: str | Sequence[str] | None = None, *,

@@ -65,13 +65,6 @@ def protocol(evaluation: EvalProtocol) -> EvalProtocol:
     return replace(evaluation, metrics=kept, sampling_seeds=1)
 
 
-def _permutation(n: int, seed: int) -> torch.Tensor:
-    """The permutation :func:`ganbench.features.cache.real_indices` takes its first entries of."""
-    import torch
-
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-
-
 def _choose(pool: torch.Tensor, n: int, seed: int, what: str) -> torch.Tensor:
     """``n`` entries of ``pool`` without replacement, chosen by the row's seed."""
     import torch
@@ -89,6 +82,8 @@ def floor_samples(dataset: Dataset, evaluation: EvalProtocol, *, seed: int, n_tr
     Raises a GanbenchError naming the counts and the fixes when neither has ``n_gen`` samples left: a floor
     at a smaller n would not be the floor at the models' n.
     """
+    from ganbench.features.cache import real_order
+
     n = evaluation.n_gen
     options = [(evaluation.split, evaluation.n_real)]
     if evaluation.split != "train" and "train" in dataset.info.splits:
@@ -96,7 +91,7 @@ def floor_samples(dataset: Dataset, evaluation: EvalProtocol, *, seed: int, n_tr
     left = []
     for split_name, used in options:
         split = dataset.split(split_name)
-        rest = _permutation(len(split), real_seed)[min(used, len(split)):]
+        rest = real_order(len(split), real_seed)[min(used, len(split)):]
         left.append(f"{split_name} {len(split)} − {min(used, len(split))} used = {len(rest)}")
         if len(rest) >= n:
             chosen = _choose(rest, n, seed, "floor")

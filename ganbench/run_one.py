@@ -110,14 +110,13 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
         directions = evaluator.directions
         best, best_step = best_over(outcome.history, directions)
         final = outcome.history[-1].get("metrics", {}) if outcome.history else {}
-        centres = dataset.info.extras.get("centres") if dataset.info.kind == "vector" else None
         record = RunRecord(
             run_id=spec.run_id, suite=spec.suite, phase=spec.phase, role=spec.role, spec=spec.to_dict(),
             status=outcome.status, diverged_at=outcome.diverged_at, diverged_cause=outcome.diverged_what,
             final=final, best=best, best_step=best_step, directions=directions,
             compute={**outcome.compute, "seconds": time.perf_counter() - tic, "device": str(device)},
             protocol=_protocol(evaluator, outcome.sample_latent), samples=samples_file,
-            mode_centres=tuple(tuple(float(v) for v in c) for c in centres) if centres is not None else None,
+            mode_centres=_mode_centres(dataset),
             ganbench_version=__version__)
         store.write_record(record)
         store.finish(spec, outcome.generator.state_dict(), keep_checkpoint=options.keep_checkpoints)
@@ -135,6 +134,12 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
             log.close()
 
 
+def _mode_centres(dataset: Any) -> tuple[tuple[float, ...], ...] | None:
+    """A 2-D mixture's mode centres as plain floats, stored in its runs' records (None for other data)."""
+    centres = dataset.info.extras.get("centres") if dataset.info.kind == "vector" else None
+    return tuple(tuple(float(v) for v in c) for c in centres) if centres is not None else None
+
+
 def _score_calibration(spec: RunSpec, store: Store, dataset: Any, evaluator: Any, tic: float) -> str:
     """A calibration row (:mod:`ganbench.calibration`): its real samples scored once, at step 0, by the
     evaluator the models use; stored as an ordinary finished record, with where its samples came from."""
@@ -150,7 +155,6 @@ def _score_calibration(spec: RunSpec, store: Store, dataset: Any, evaluator: Any
     store.write_history(spec, history)
     directions = evaluator.directions
     best, best_step = best_over(history, directions)
-    centres = dataset.info.extras.get("centres") if dataset.info.kind == "vector" else None
     record = RunRecord(
         run_id=spec.run_id, suite=spec.suite, phase=spec.phase, role=spec.role, spec=spec.to_dict(),
         status="done", final=history[-1]["metrics"], best=best, best_step=best_step, directions=directions,
@@ -158,7 +162,7 @@ def _score_calibration(spec: RunSpec, store: Store, dataset: Any, evaluator: Any
                  "seconds": time.perf_counter() - tic, "device": str(evaluator.device)},
         protocol={**evaluator.record, "calibration_samples": taken.source},
         samples=store.write_samples(spec, taken.samples),
-        mode_centres=tuple(tuple(float(v) for v in c) for c in centres) if centres is not None else None,
+        mode_centres=_mode_centres(dataset),
         ganbench_version=__version__)
     store.write_record(record)
     store.finish(spec, None)

@@ -108,6 +108,12 @@ def _read_entry(path: Path, text: str) -> dict[str, np.ndarray] | None:
         return None
 
 
+def real_order(size: int, seed: int = 0) -> torch.Tensor:
+    """The seeded permutation of a split's ``size`` samples whose first entries :func:`real_indices` takes; the
+    rest are the samples no metric reads (what a calibration floor draws from)."""
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))
+
+
 def real_indices(split: Split, n: int, seed: int = 0) -> torch.Tensor:
     """The first ``min(n, len(split))`` entries of a seeded permutation: which real samples are used.
 
@@ -115,7 +121,7 @@ def real_indices(split: Split, n: int, seed: int = 0) -> torch.Tensor:
     """
     if n < 1:
         raise ValueError(f"need at least one real sample, asked for {n}")
-    return torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n]
+    return real_order(len(split), seed)[:n]
 
 
 def real_key(extractor: FeatureExtractor, dataset: Dataset, split: str, n: int, seed: int = 0) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from ganbench.results.frame import directions, run_table
 from ganbench.results.headline import frame_headlines
 from ganbench.results.names import metric_sort_key, model_order
 from ganbench.results.reference import attach_reference, reference_table
-from ganbench.results.study import (annotate_pools, budget_curve, headline_scores, models_only, pairwise_tests,
-                                    seed_panel, summary, values_at_score)
+from ganbench.results.study import (annotate_pools, budget_curve, calibration_mask, headline_scores, models_only,
+                                    pairwise_tests, seed_panel, summary, values_at_score)
 
 __all__ = ["build"]
 
@@ -238,13 +238,14 @@ CALIBRATION_KEYS = ("authenticity", "ct", "knn")
 def _calibration_table(table: pd.DataFrame, headlines: Mapping[str, str], known: Mapping[str, bool], multi: bool):
     """Models beside the calibration rows of their dataset (real data as a model: the floor, the copycat) on
     the headline and the memorisation metrics; None when no dataset has a calibration row."""
-    if "calibration" not in table.columns or not table["calibration"].any():
+    marked = calibration_mask(table)
+    if not marked.any():
         return None
     keys = list(dict.fromkeys(headlines.values())) + [k for k in CALIBRATION_KEYS if k in known]
     keys = [k for k in keys if f"{k}_best" in table.columns and table[f"{k}_best"].notna().any()]
     if not keys:
         return None
-    datasets = set(table.loc[table["calibration"].astype(bool), "dataset"].astype(str))
+    datasets = set(table.loc[marked, "dataset"].astype(str))
     rows = table[table["dataset"].astype(str).isin(datasets).to_numpy()]
     caption = ("Calibration: the models beside real data scored as if it were a model (no training) — "
                "real data (floor): held-out real samples the evaluation uses nowhere else, the best each metric "
@@ -268,9 +269,7 @@ def _floor_sources(runs: pd.DataFrame) -> dict[str, str]:
 def _calibration_levels(table: pd.DataFrame, metrics: Mapping[str, str]) -> dict[str, dict[str, float]]:
     """Panel → calibration row → its mean (else best) headline score, for the figures' reference lines."""
     out: dict[str, dict[str, float]] = {}
-    if "calibration" not in table.columns:
-        return out
-    for r in table[table["calibration"].fillna(False).astype(bool).to_numpy()].to_dict("records"):
+    for r in table[calibration_mask(table)].to_dict("records"):
         metric = metrics.get(str(r["panel"]))
         if metric is None:
             continue

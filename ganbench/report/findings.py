@@ -19,6 +19,7 @@ import pandas as pd
 
 from ganbench.report.formats import decimals_for, number
 from ganbench.report.views import format_p, mean_or_best, metric_label
+from ganbench.results.study import calibration_mask
 
 __all__ = ["Finding", "findings", "findings_markdown"]
 
@@ -62,8 +63,8 @@ def findings(table: pd.DataFrame, pairs: pd.DataFrame, headlines: Mapping[str, s
         metric, up = headlines[dataset], bool(higher[dataset])
         tests = pairs[pairs["panel"].astype(str) == str(panel_name)] if len(pairs) and "panel" in pairs \
             else pairs.iloc[:0]
-        marked = rows["calibration"].fillna(False).astype(bool) if "calibration" in rows else pd.Series(False, rows.index)
-        rows, calibration = rows[~marked.to_numpy()], rows[marked.to_numpy()]
+        marked = calibration_mask(rows)
+        rows, calibration = rows[~marked], rows[marked]
         sentences = [_ranking(str(panel_name), rows, metric, up)]
         sentences += _calibration(rows, calibration, metric, up, (floor_sources or {}).get(str(panel_name)))
         sentences += _tests(tests, rows, metric, alpha)

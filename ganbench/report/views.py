@@ -63,7 +63,7 @@ def _calibration_rows(records: Sequence[Mapping[str, Any]]) -> list[bool]:
     return [bool(r.get("calibration", False)) for r in records]
 
 
-def _models_only(values: Sequence[Any], calibration: Sequence[bool]) -> list[Any]:
+def _blank_calibration(values: Sequence[Any], calibration: Sequence[bool]) -> list[Any]:
     """``values`` with the calibration rows' blanked: they are shown, never marked best."""
     return [math.nan if c else v for v, c in zip(values, calibration)]
 
@@ -125,9 +125,9 @@ def summary_view(table: pd.DataFrame, metric: str | Mapping[str, str], higher: b
     low, high = column("ci_low"), column("ci_high")
     decimals = _decimals_by_group([best, median, mean], groups)
     calibration = _calibration_rows(records)
-    bold_best = _best_flags(_models_only(best, calibration), groups, ups)
-    bold_median = _best_flags(_models_only(median, calibration), groups, ups)
-    bold_mean = _best_flags(_models_only(mean, calibration), groups, ups)
+    bold_best = _best_flags(_blank_calibration(best, calibration), groups, ups)
+    bold_median = _best_flags(_blank_calibration(median, calibration), groups, ups)
+    bold_mean = _best_flags(_blank_calibration(mean, calibration), groups, ups)
     published = "published_fid_mean" in table.columns and "fid" in chosen \
         and table["published_fid_mean"].notna().any()
 
@@ -193,7 +193,7 @@ def metrics_view(table: pd.DataFrame, metrics: Sequence[str], higher: Mapping[st
         value = [r.get(f"{metric}_mean") if s else r.get(f"{metric}_best", math.nan) for r, s in zip(records, seeded)]
         std = [r.get(f"{metric}_std", math.nan) if s else math.nan for r, s in zip(records, seeded)]
         decimals = _decimals_by_group([value], groups)
-        bold = _best_flags(_models_only(value, calibration), groups, bool(higher.get(metric, False)))
+        bold = _best_flags(_blank_calibration(value, calibration), groups, bool(higher.get(metric, False)))
         column = []
         for i, v in enumerate(value):
             cell = _pm(v, std[i], decimals[i], bold[i])

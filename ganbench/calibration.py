@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # torch is imported where samples are drawn: suites expand wi
 
     from ganbench.data.base import Dataset
 
-DEFAULT = ("floor", "copycat")
+DEFAULT = ("floor", "copycat", "identity")
 #: a calibration row's budget: nothing to train, one evaluation at step 0
 BUDGET = Budget(steps=0, eval_every=1)
 #: what a calibration row cannot provide: a generator to invert, labels or codes asked of G

@@ -35,6 +35,16 @@ KINDS.add("gan", "gan", uses_loss=True,
           description="GAN: G and D trained against each other with a loss of the zoo (`loss`, optional `penalty`).")
 KINDS.add("vae", "vae", uses_loss=False,
           description="VAE (Kingma & Welling), the study's baseline: encoder + decoder, the ELBO of compare_gan v1.0.")
+# Translation (ganbench/translation/): a model maps samples of domain A to domain B and back, trained on a domain
+# pair (a dataset of task "translation"). task: which datasets and architectures a kind goes with (absent:
+# "generation"); params: its own hyperparameters (scope "translation") with their defaults.
+KINDS.add("cyclegan", "cyclegan", uses_loss=True, task="translation",
+          params={"lambda_cyc": 10.0, "lambda_id": 0.5, "pool_size": 50},
+          description="CycleGAN (Zhu et al. 2017): G_AB, G_BA and a D per domain on unpaired batches, adversarial "
+                      "loss of the zoo + λ_cyc·cycle L1 (+ λ_id·λ_cyc·identity L1), D fed from a history of fakes.")
+KINDS.add("pix2pix", "pix2pix", uses_loss=True, task="translation", params={"lambda_l1": 100.0}, needs_pairs=True,
+          description="pix2pix (Isola et al. 2017), the paired baseline: per direction a G and a D conditioned on "
+                      "the input (input, output) pairs, adversarial loss + λ_L1·L1 to the true counterpart.")
 
 # ---------------------------------------------------------------- calibration rows (ganbench/calibration.py)
 # Rows every report carries beside the models: real data scored as if it were a model, no training. Each
@@ -46,6 +56,10 @@ CALIBRATIONS.declare("floor", "ganbench.calibration:floor_samples", aliases=("re
                      label="real data (floor)",
                      description="Held-out real data the evaluation uses nowhere else, scored as a model: the best "
                                  "each metric can do at this n (FID of two real samples is not 0 at finite n).")
+CALIBRATIONS.declare("identity", "ganbench.translation.evaluate:identity_translators", aliases=("copy_input",),
+                     label="identity (copies the input)", task="translation",
+                     description="A translator that returns its input (both directions): the reference row of "
+                                 "every translation dataset; a method that does not beat it has learnt nothing.")
 CALIBRATIONS.declare("copycat", "ganbench.calibration:copycat_samples", aliases=("memoriser", "copy"),
                      label="copycat (train images)",
                      description="A memoriser that returns training images (FLS's copycat): near the floor on "
@@ -165,6 +179,12 @@ ARCHS.declare("resnet", "ganbench.nets.resnet:RESNET", data_kinds=("image",), hp
 ARCHS.declare("sagan", "ganbench.nets.sagan:SAGAN", data_kinds=("image",), hparam_defaults={"d_norm": "spectral"},
               resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works
               description="SNGAN's ResNet with a SAGAN self-attention block in G and D (Zhang et al. 2019)")
+ARCHS.declare("resnet_patch", "ganbench.nets.translation:RESNET_PATCH", data_kinds=("image",), hparam_defaults={},
+              resolutions=(8, 16, 28, 32, 64), task="translation",
+              description="CycleGAN's nets: ResNet G (reflection pad, instance norm), PatchGAN D; sized by resolution")
+ARCHS.declare("mlp_pair", "ganbench.nets.translation:MLP_PAIR", data_kinds=("vector",), hparam_defaults={},
+              resolutions=None, task="translation",
+              description="Translation MLPs for vector domains: G and D with 3 hidden layers of 256 units")
 ARCHS.declare("stylegan2", "ganbench.nets.stylegan2:STYLEGAN2", data_kinds=("image",),
               hparam_defaults={"d_norm": "none", "g_norm": "none"}, g_batch_norm=False,  # demodulation instead
               resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works
@@ -228,6 +248,20 @@ DATASETS.declare("celeba", "ganbench.data.torchvision_sets:celeba", kind="image"
                  classes=0,
                  params={"size": 64, "crop": 160, "cache": True},
                  description="CelebA aligned faces, centre crop 160 resized to 64×64×3 (as the study)")
+# Domain pairs (ganbench/data/pairs.py): task "translation"; paired: each sample's true counterpart is known.
+DATASETS.declare("digit_styles", "ganbench.data.pairs:digit_styles", kind="image", headline="fid", source="embedded",
+                 classes=10, task="translation", paired=True, params={"size": 16, "n_test": 300, "angle": 30.0, "seed": 0},
+                 description="scikit-learn's digits in two styles: A upright and thin, B turned (angle, 30°) and thick "
+                             "(3×3 dilation), the same digit in both (hidden ground truth)")
+DATASETS.declare("ring_warp", "ganbench.data.pairs:ring_warp", kind="vector", headline="l1", source="embedded",
+                 classes=_ring_classes, task="translation", paired=True,
+                 params={"modes": 8, "sigma": 0.05, "n_train": 10_000, "n_test": 2_000, "seed": 0},
+                 description="The 8-mode ring (A) and its image under an invertible warp (B), point for point")
+DATASETS.declare("image_pairs", "ganbench.data.pairs:image_pairs", kind="image", headline="fid", source="folder",
+                 classes=0, task="translation", paired=False,
+                 params={"path": None, "size": 64, "channels": 0, "cache": True},
+                 description="Your two domains in CycleGAN's layout: trainA/ trainB/ testA/ testB/ under path "
+                             "(horse2zebra, monet2photo, ...), centre-cropped and resized; unpaired")
 DATASETS.declare("image_folder", "ganbench.data.torchvision_sets:image_folder", kind="image", headline="fid",
                  source="folder", classes=None,
                  params={"path": None, "size": 64, "channels": 3, "test_fraction": 0.1, "seed": 0, "cache": True},
@@ -453,9 +487,59 @@ METRICS.declare(
     description="Precision / recall / F1 against the known convex-polygon manifold (Lucic et al. 2018)",
 )
 
+# Translation metrics (ganbench/metrics/translation.py): task "translation", fed by the translation evaluator;
+# each reports A → B (_ab), B → A (_ba) and their mean (no suffix).
+_TRANSLATION_KEYS = ("", "_ab", "_ba")
+METRICS.declare(
+    "content", "ganbench.metrics.translation:compute_content",
+    outputs={f"content{s}": True for s in _TRANSLATION_KEYS},
+    ranges={f"content{s}": (0.0, 1.0) for s in _TRANSLATION_KEYS},
+    needs=("real_labels",), defaults={}, data_kinds=("image", "vector"), task="translation",
+    description="Content preservation: the share of translations the target domain's classifier (the domain "
+                "classifier on images, 5-NN on vectors) gives the source's label.",
+)
+METRICS.declare(
+    "ground_truth", "ganbench.metrics.translation:compute_ground_truth",
+    outputs={**{f"l1{s}": False for s in _TRANSLATION_KEYS}, **{f"psnr{s}": True for s in _TRANSLATION_KEYS},
+             **{f"ssim{s}": True for s in _TRANSLATION_KEYS}},
+    ranges={**{f"l1{s}": (0.0, math.inf) for s in _TRANSLATION_KEYS},
+            **{f"psnr{s}": (-math.inf, math.inf) for s in _TRANSLATION_KEYS},
+            **{f"ssim{s}": (-1.0, 1.0) for s in _TRANSLATION_KEYS}},
+    needs=("ground_truth",), defaults={}, data_kinds=("image", "vector"), task="translation",
+    description="Against the hidden true counterpart (paired domain pairs): mean L1, and on images PSNR and SSIM "
+                "(Gaussian 11×11, σ 1.5, as scikit-image).",
+)
+METRICS.declare(
+    "cycle", "ganbench.metrics.translation:compute_cycle",
+    outputs={f"cycle{s}": False for s in _TRANSLATION_KEYS},
+    ranges={f"cycle{s}": (0.0, math.inf) for s in _TRANSLATION_KEYS},
+    needs=(), defaults={}, data_kinds=("image", "vector"), task="translation",
+    description="Cycle reconstruction: mean L1 between an input and its round trip A → B → A (B → A → B).",
+)
 
 #: the metrics of the report's conditioning table, in reading order
 CONDITIONING_METRICS = ("label_consistency", "intra_fid", "cas", "code_fidelity")
+
+
+def task_of(registry: Registry, name: str | None) -> str:
+    """The task of a kind, architecture, dataset, metric or calibration row: "translation" where its metadata
+    says so, else "generation" (unknown names too)."""
+    return registry.meta(name).get("task", "generation") if name and name in registry else "generation"
+
+
+def names_of_task(registry: Registry, task: str = "generation") -> list[str]:
+    """The entries of ``registry`` of one task, in registration order."""
+    return [e.name for e in registry if e.metadata.get("task", "generation") == task]
+
+
+def arch_names(task: str = "generation") -> list[str]:
+    """The architectures of a task: generators from noise ("generation", every GAN and VAE net) or translators."""
+    return names_of_task(ARCHS, task)
+
+
+def dataset_task(name: str | None) -> str:
+    """A dataset's task: "translation" for the domain pairs, else "generation" (unknown names too)."""
+    return task_of(DATASETS, name)
 
 
 def registries() -> dict[str, Registry]:

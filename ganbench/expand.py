@@ -167,10 +167,12 @@ CALIBRATION_PHASE = "calibration"
 
 
 def calibration_runs(spec: SuiteSpec) -> list[RunSpec]:
-    """The suite's calibration rows (:mod:`ganbench.calibration`): per dataset and row, one run per seed of the
+    """The suite's calibration rows (:mod:`ganbench.calibration`): per dataset and row of its task (floor and
+    copycat for generation, identity for translation), one run per seed of the
     last phase (the one the report compares models on), scored on the dataset's protocol less what real data
     cannot feed. Nothing of the models enters them, so adding a model never changes them."""
     from ganbench import calibration
+    from ganbench.catalog import CALIBRATIONS, dataset_task, task_of
 
     if not spec.calibration or not spec.phases:
         return []
@@ -178,7 +180,9 @@ def calibration_runs(spec: SuiteSpec) -> list[RunSpec]:
     return [RunSpec(spec.name, CALIBRATION_PHASE, dataset.name, dataset.params, calibration.model_spec(name),
                     frozen({}), 0, seed, calibration.BUDGET, calibration.protocol(dataset.evaluation),
                     role="calibration", headline=dataset.headline)
-            for dataset in spec.datasets for name in spec.calibration for seed in seeds]
+            for dataset in spec.datasets for name in spec.calibration
+            if task_of(CALIBRATIONS, name) == dataset_task(dataset.name)  # identity on domain pairs, the rest elsewhere
+            for seed in seeds]
 
 
 def with_overrides(spec: SuiteSpec, steps: int | None = None) -> SuiteSpec:

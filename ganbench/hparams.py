@@ -16,7 +16,9 @@ from ganbench.registry import Registry
 
 #: Which models a hyperparameter applies to: every model, GANs only, models with a penalty, models whose
 #: loss declares it among its own parameters, or models whose conditioning does (AC-GAN's weight).
-SCOPES = ("all", "gan", "penalty", "loss", "conditioning", "augment")
+#: "generative": models that generate from a latent (GAN, VAE), not translators; "translation": a translation
+#: kind's own parameters (catalog KINDS ``params``), defaults stated there.
+SCOPES = ("all", "generative", "gan", "penalty", "loss", "conditioning", "augment", "translation")
 
 
 @dataclass(frozen=True)
@@ -66,13 +68,13 @@ _add("beta1", float, 0.5, "Adam β1 (the study samples it from U[0, 1]).", low=0
 _add("beta2", float, 0.999, "Adam β2 (not tuned in the study).", low=0.0, high=1.0, high_open=True,
      schedulable=True)
 _add("batch_size", int, 64, "Samples per batch for real and generated data.", low=1)
-_add("z_dim", int, 64, "Latent dimension.", low=1)
+_add("z_dim", int, 64, "Latent dimension.", scope="generative", low=1)
 _add("z_prior", str, "uniform", "Latent prior of a GAN: uniform on [−1, 1] (the study) or standard normal.", scope="gan",
      choices=("uniform", "normal"))
 _add("width", int, 64, "Base channel count (conv nets) or hidden units (MLP).", low=1)
-_add("d_norm", str, "batch", "Normalisation in D (the study tunes batch norm on/off).",
+_add("d_norm", str, "batch", "Normalisation in D (the study tunes batch norm on/off).", scope="generative",
      choices=("batch", "none", "spectral", "layer"))
-_add("g_norm", str, "batch", "Normalisation in G.", choices=("batch", "layer", "none"))
+_add("g_norm", str, "batch", "Normalisation in G.", scope="generative", choices=("batch", "layer", "none"))
 _add("n_disc", int, 1, "D updates per G update (one training step = one D update).", scope="gan", low=1)
 _add("lambda", float, 10.0, "Weight of the gradient penalty.", scope="penalty", low=0.0, schedulable=True)
 _add("penalty_every", int, 1, "Lazy regularisation (StyleGAN2): the penalty on every k-th D step only, weighted "
@@ -103,24 +105,49 @@ _add("ada_kimg", float, None, "ADA: thousands of real images over which p may mo
 _add("ada_interval", int, None, "ADA: D steps between adjustments of the augmentation probability p.",
      scope="augment", low=1)
 _add("ema", float, 0.0, "Decay of an exponential moving average of G's weights used for evaluation (0 = off).",
-     low=0.0, high=1.0, high_open=True, schedulable=True)
+     scope="generative", low=0.0, high=1.0, high_open=True, schedulable=True)
 _add("instance_noise", float, 0.0, "Std of Gaussian noise added to D's inputs, annealed linearly to 0.",
      scope="gan", low=0.0)
+# A translation kind's own parameters: their defaults are its registration (catalog KINDS), stated there only.
+_add("lambda_cyc", float, None, "CycleGAN: weight λ_cyc of the cycle-consistency L1 (10 in the paper).",
+     scope="translation", low=0.0)
+_add("lambda_id", float, None, "CycleGAN: weight of the identity L1, in units of λ_cyc (0.5 in CycleGAN's code; 0: "
+     "off).", scope="translation", low=0.0)
+_add("pool_size", int, None, "CycleGAN: generated images kept in D's history buffer (50 in the paper; 0: off).",
+     scope="translation", low=0)
+_add("lambda_l1", float, None, "pix2pix: weight λ_L1 of the L1 to the true counterpart (100 in the paper).",
+     scope="translation", low=0.0)
 _add("unroll", int, 0, "Unrolled D steps for each G update (Metz et al. 2017).", scope="gan", low=0)
 _add("unroll_mode", str, "through", "How G's gradient treats the unrolled D: 'through' its K updates (Metz et al.) "
      "or 'first_order' (the look-ahead D held constant).", scope="gan", choices=("through", "first_order"))
+
+
+def _kind_meta(kind: str) -> dict[str, Any]:
+    from ganbench.catalog import KINDS  # here: the catalog imports this module
+
+    return dict(KINDS.meta(kind)) if kind in KINDS else {}
+
+
+def kind_params(kind: str) -> dict[str, Any]:
+    """A model kind's own hyperparameters (a translation method's) with their defaults; {} for the others."""
+    return dict(_kind_meta(kind).get("params", {}))
 
 
 def applies(name: str, kind: str, loss_params: tuple[str, ...], penalty: str,
             conditioning_params: tuple[str, ...] = (), augment_params: tuple[str, ...] = ()) -> bool:
     """Whether hyperparameter ``name`` means anything for a model of this kind/loss/penalty/conditioning."""
     scope = HPARAMS.get(name).scope
+    translates = _kind_meta(kind).get("task") == "translation"
     if scope == "all":
         return True
-    if kind != "gan":
+    if scope == "generative":
+        return not translates
+    if scope == "translation":
+        return name in kind_params(kind)
+    if kind != "gan" and not translates:
         return False
     if scope == "gan":
-        return True
+        return not translates
     if scope == "penalty":
         return penalty != "none"
     if scope == "conditioning":
@@ -139,7 +166,8 @@ def defaults_for(kind: str, loss_params: tuple[str, ...], penalty: str,
     cond, aug = dict(conditioning_defaults or {}), dict(augment_defaults or {})
     values = {e.name: e.obj.default for e in HPARAMS if not e.obj.opt_in
               and applies(e.name, kind, loss_params, penalty, tuple(cond), tuple(aug))}
-    values.update({k: v for k, v in {**(loss_defaults or {}), **cond, **aug}.items() if k in values})
+    values.update({k: v for k, v in {**(loss_defaults or {}), **cond, **aug, **kind_params(kind)}.items()
+                   if k in values})
     return values
 
 

@@ -72,6 +72,7 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
     import torch
 
     from ganbench.data import load_dataset
+    from ganbench.data.pairs import is_domain_pair
     from ganbench.evaluate import GRID_COLUMNS, Evaluator
     from ganbench.features.cache import default_cache_dir
     from ganbench.tensorboard import RunLog
@@ -85,13 +86,18 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
         dataset = load_dataset(spec.dataset, dict(spec.dataset_params), data_root=options.data_root,
                                download=options.download)
         cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+        if is_domain_pair(dataset):  # a translation task (ganbench/translation/): its own trainer and evaluator
+            from ganbench.translation.run import run_translation
+
+            return run_translation(spec, store, dataset, device=device, cache_dir=cache_dir, progress=progress,
+                                   keep_checkpoint=options.keep_checkpoints, tensorboard=options.tensorboard, tic=tic)
         evaluator = Evaluator(spec.evaluation, dataset, device=device, cache_dir=cache_dir, run_seed=spec.seed)
         if is_calibration(spec.model.kind):  # real data scored as a model: nothing to train
             return _score_calibration(spec, store, dataset, evaluator, tic)
         evaluate, on_history = evaluator, lambda history: store.write_history(spec, history)
         if options.tensorboard:
             log = RunLog(options.tensorboard, spec)
-            evaluate, on_history = _watched(evaluator, on_history, log)
+            evaluate, on_history = with_tensorboard(evaluator, on_history, log)
         checkpointing = Checkpointing(save=lambda state: store.save_checkpoint(spec, state),
                                       load=lambda: store.load_checkpoint(spec), on_history=on_history)
         outcome = train(spec, dataset, device=device, evaluate=evaluate, checkpointing=checkpointing,
@@ -175,7 +181,7 @@ def _protocol(evaluator: Any, sample_latent: Any) -> dict[str, Any]:
     return {**evaluator.record, "label_sampling": sampling} if sampling else evaluator.record
 
 
-def _watched(evaluator, on_history, log):
+def with_tensorboard(evaluator, on_history, log):
     """The evaluator and history writer, also logging each evaluation point (scalars and its samples) to
     TensorBoard once its history row is complete (losses and metrics)."""
     samples: dict[int, Any] = {}

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, TypeVar
 import yaml
 
 from ganbench.calibration import DEFAULT as CALIBRATION_DEFAULT
+from ganbench.catalog import dataset_task, names_of_task, task_of
 from ganbench.errors import GanbenchError, SpecError, SpecErrors, UnknownNameError
 from ganbench.expand import CALIBRATION_PHASE, search_space
 from ganbench.hparams import HPARAMS
@@ -414,6 +415,10 @@ def _dataset(node: Any, path: str, budget: dict, evaluation: dict,
             errs.add(SpecError(f"{path}.evaluation.metrics" if "evaluation" in node else "evaluation.metrics",
                                f"none of the metrics applies to dataset '{name}' ({kind} data, extractor "
                                f"'{protocol.extractor}')"))
+    if protocol is not None and protocol.sampling_seeds > 1 and dataset_task(name) == "translation":
+        errs.add(SpecError(f"{path}.evaluation.sampling_seeds",
+                           f"a translation of dataset '{name}' draws no latents (it translates the test inputs), so "
+                           "there is nothing to redraw; set sampling_seeds: 1"))
     headline = errs.attempt(_headline, ev, name, protocol) if protocol is not None and protocol.metrics else None
     if not errs.clean_since(mark) or protocol is None or b.get("steps") is None or b["eval_every"] is None:
         return None, kind
@@ -424,10 +429,10 @@ def _dataset(node: Any, path: str, budget: dict, evaluation: dict,
 def _headline(ev: dict[str, Any], dataset: str, protocol: EvalProtocol) -> str:
     """The metric key the dataset's runs are ranked by: the suite's ``evaluation.headline`` (one of the keys
     its metrics give), else the dataset's declared one, else a fallback (:func:`choose_headline`)."""
-    from ganbench.catalog import DATASETS, METRICS
+    from ganbench.catalog import DATASETS
     from ganbench.results.headline import choose_headline
 
-    keys = [key for m in protocol.metrics for key in METRICS.meta(m)["outputs"]]
+    keys = [key for m in protocol.metrics for key in metric_output_keys(m, dataset)]
     wanted = ev.get("headline")
     if wanted is not None:
         if wanted not in keys:
@@ -514,6 +519,11 @@ def metric_applies(metric: str, dataset: str, kind: str, extractor_meta: Mapping
     meta = METRICS.meta(metric)
     if labelled is False and LABEL_NEEDS & set(meta.get("needs", ())):
         return False
+    task = dataset_task(dataset)
+    if task_of(METRICS, metric) == "translation" and task != "translation":
+        return False
+    if task == "translation" and not translation_can_feed(metric, dataset):
+        return False
     if kind not in meta.get("data_kinds", ("image", "vector")):
         return False
     if meta.get("extractors") and extractor not in meta["extractors"]:
@@ -521,6 +531,35 @@ def metric_applies(metric: str, dataset: str, kind: str, extractor_meta: Mapping
     if meta.get("datasets") and dataset not in meta["datasets"]:
         return False
     return not ("logits" in meta.get("needs", ()) and not extractor_meta.get("has_logits"))
+
+
+#: what a translation's evaluation cannot give a metric of generation: a generator from noise, its labels or
+#: codes, the target domain's train split, real samples, or the single-domain facts a metric reads off the
+#: samples' dataset (the mixtures' σ; ganbench/translation/evaluate.py)
+TRANSLATION_UNFED = frozenset({"generator", "labels", "codes", "train", "classifier", "real_samples", "samples"})
+
+
+def translation_can_feed(metric: str, dataset: str) -> bool:
+    """Whether a translation's evaluation feeds ``metric`` on domain pair ``dataset``: a distribution metric
+    of the target domain, or a translation metric (ground truth only where the pair is paired)."""
+    from ganbench.catalog import DATASETS, METRICS
+
+    needs = set(METRICS.meta(metric).get("needs", ()))
+    if "ground_truth" in needs and not DATASETS.meta(dataset).get("paired"):
+        return False
+    return task_of(METRICS, metric) == "translation" or not needs & TRANSLATION_UNFED
+
+
+def metric_output_keys(metric: str, dataset: str) -> list[str]:
+    """The keys a metric gives on ``dataset``: on a domain pair a distribution metric's come per direction
+    (``fid_ab``, ``fid_ba``) and averaged (``fid``)."""
+    from ganbench.catalog import METRICS
+
+    meta = METRICS.meta(metric)
+    keys = list(meta["outputs"])
+    if dataset_task(dataset) == "translation" and task_of(METRICS, metric) != "translation":
+        keys += [f"{k}_{d}" for d in ("ab", "ba") for k in meta["outputs"]]
+    return keys
 
 
 MODEL_KEYS = ("name", "kind", "loss", "arch", "penalty", "conditioning", "augment", "hparams", "defaults")
@@ -578,6 +617,8 @@ def _model(node: Any, path: str, kinds: set[str], unlabelled: list[str], errs: P
                                f"'{conditioning}' conditions G through its batch norms, and architecture "
                                f"'{bare[0]}' has none in G; use 'cgan' (the label joins G's input: for stylegan2, "
                                "its mapping network, StyleGAN2-ADA's way) or another architecture"))
+    if kind is not None:
+        _check_translation_model(kind, loss, arch, conditioning, augment, path, errs)
     display = errs.attempt(_str, node["name"], f"{path}.name") if "name" in node else (loss or "vae")
     hparams = _hparams(node.get("hparams"), f"{path}.hparams", errs)
     defaults = _hparams(node.get("defaults"), f"{path}.defaults", errs, allow_search=False)
@@ -585,6 +626,59 @@ def _model(node: Any, path: str, kinds: set[str], unlabelled: list[str], errs: P
         return None
     return ModelEntry(display, kind, loss, frozen(arch), penalty, hparams, defaults, conditioning or "none",
                       augment or "none")
+
+
+def _check_translation_model(kind: str, loss: str | None, arch: dict[str, str] | None, conditioning: str | None,
+                             augment: str | None, path: str, errs: Problems) -> None:
+    """A translation kind takes translation architectures and a logit D, and no conditioning or augmentation; a
+    generative kind takes no translation architecture."""
+    from ganbench.catalog import ARCHS, KINDS, LOSSES
+
+    task = task_of(KINDS, kind)
+    for data_kind, name in (arch or {}).items():
+        if name and task_of(ARCHS, name) != task:
+            fits = [a for a in names_of_task(ARCHS, task) if data_kind in ARCHS.meta(a)["data_kinds"]]
+            what = "translates a sample into another domain" if task == "translation" else "generates from noise"
+            errs.add(SpecError(f"{path}.arch", f"architecture '{name}' does not fit a {kind} model, which {what}; "
+                                               f"use {' or '.join(fits)} for {data_kind} data"))
+    if task != "translation":
+        return
+    if loss and LOSSES.meta(loss).get("d_output") == "reconstruction":
+        errs.add(SpecError(f"{path}.loss", f"loss '{loss}' has an autoencoder D, and a translation's Ds score "
+                                           "patches with logits; use a loss with a logit D (e.g. lsgan, ns, hinge)"))
+    for key, value in (("conditioning", conditioning), ("augment", augment)):
+        if value not in (None, "none"):
+            errs.add(SpecError(f"{path}.{key}", f"a {kind} model takes no {key} (its input is what it is told); "
+                                                "remove it"))
+
+
+def _check_tasks(datasets: list[DatasetEntry | None], nodes: Any, models: list[ModelEntry | None] | None,
+                 errs: Problems) -> None:
+    """One task per suite: domain pairs with translation models, single domains with generative ones; a paired
+    method (pix2pix) only on paired domain pairs."""
+    from ganbench.catalog import DATASETS, KINDS
+
+    tasks = {d.name: dataset_task(d.name) for d in datasets if d is not None}
+    for i, model in enumerate(models or ()):
+        if model is None:
+            continue
+        task = task_of(KINDS, model.kind)
+        wrong = next((name for name, t in tasks.items() if t != task), None)
+        where = f"models[{i}].kind" if isinstance(nodes[i], dict) and "kind" in nodes[i] else f"models[{i}]"
+        unpaired = [name for name, t in tasks.items() if t == "translation" and not DATASETS.meta(name).get("paired")]
+        if KINDS.meta(model.kind).get("needs_pairs") and unpaired:
+            errs.add(SpecError(where, f"{model.kind} trains on pairs, and dataset '{unpaired[0]}' is unpaired (two "
+                                      "folders of unrelated images); use kind: cyclegan"))
+        if wrong is None:
+            continue
+        if task == "translation":
+            errs.add(SpecError(where, f"a {model.kind} model translates between two domains, and dataset '{wrong}' "
+                                      f"is one domain; list domain pairs ({', '.join(names_of_task(DATASETS, task))})"
+                                      " in a translation suite"))
+        else:
+            errs.add(SpecError(where, f"dataset '{wrong}' is a domain pair, for translation models; give this "
+                                      f"model kind: {' or '.join(names_of_task(KINDS, 'translation'))} (or list "
+                                      "single-domain datasets)"))
 
 
 def _arch(node: Any, path: str, kinds: set[str], errs: Problems) -> dict[str, str]:
@@ -750,6 +844,8 @@ def _suite(doc: dict[str, Any], errs: Problems) -> SuiteSpec:
     datasets, kinds = _datasets(doc["datasets"], budget, evaluation, errs) if "datasets" in doc else ([], set())
     unlabelled = [d.name for d in datasets if d is not None and dataset_labelled(d.name, d.params) is False]
     models = _models(doc["models"], kinds, unlabelled, errs) if "models" in doc else None
+    if models is not None and isinstance(doc["models"], list):
+        _check_tasks(datasets, doc["models"], models, errs)
     model_names = tuple(m.name for m in models) if models is not None and None not in models else None
     search = errs.attempt(_mapping, doc.get("search") or {}, "search", ("samples", "include_defaults", "seed"),
                           errs) or {}

@@ -406,7 +406,7 @@ def vae_step(run: _Run, x: Tensor, step: int) -> Tensor:
 
 # ---- helpers --------------------------------------------------------------------------------------
 
-def _finite(tensors: list[Tensor]) -> int | None:
+def first_non_finite(tensors: list[Tensor]) -> int | None:
     """Index of the first non-finite value, or None (one device sync for the whole list)."""
     if not tensors:
         return None
@@ -414,18 +414,18 @@ def _finite(tensors: list[Tensor]) -> int | None:
     return int(bad.nonzero()[0, 0]) if bool(bad.any()) else None
 
 
-def _params_finite(*modules: nn.Module) -> bool:
+def params_finite(*modules: nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
 
 
-def _rng_state(device: torch.device) -> dict[str, Any]:
+def rng_state(device: torch.device) -> dict[str, Any]:
     state = {"cpu": torch.get_rng_state()}
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
+def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
     torch.set_rng_state(state["cpu"])
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
@@ -496,7 +496,7 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
         if run.lecam is not None:
             run.lecam.load_state_dict(state["lecam"])
         run.sampler.load_state_dict(state["sampler"])
-        _set_rng_state(state["rng"], device)
+        set_rng_state(state["rng"], device)
         start, history, compute = int(state["step"]), list(state["history"]), dict(state["compute"])
 
     # ---- the loop
@@ -542,9 +542,9 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
 
         # ---- divergence check, evaluation and checkpoint
         if step % DIVERGENCE_CHECK_EVERY == 0 or step in eval_steps:
-            bad = _finite(pending_losses)
+            bad = first_non_finite(pending_losses)
             pending_losses.clear()
-            if bad is not None or not _params_finite(run.G, run.D):
+            if bad is not None or not params_finite(run.G, run.D):
                 compute["train_seconds"] += time.perf_counter() - tic
                 compute["steps"] = step
                 what = "non-finite loss" if bad is not None else "non-finite parameters"
@@ -574,7 +574,7 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
                     "loss": run.loss.state_dict() if run.loss is not None else {},
                     "augment": run.augment.state_dict(),
                     "lecam": run.lecam.state_dict() if run.lecam is not None else {},
-                    "sampler": run.sampler.state_dict(), "rng": _rng_state(device),
+                    "sampler": run.sampler.state_dict(), "rng": rng_state(device),
                     "history": history, "compute": compute})
                 checkpointing.on_history(history)
             tic = time.perf_counter()

@@ -42,7 +42,7 @@ def calibration_runs(spec):
 
 def test_every_suite_gets_a_floor_and_a_copycat_per_dataset_over_the_last_phase_seeds():
     spec = suite(datasets=[RING, {"name": "grid", "params": {"n_train": 2000, "n_test": 900}}])
-    assert spec.calibration == ("floor", "copycat")
+    assert spec.calibration == ("floor", "copycat", "identity")  # identity: on domain pairs only (translation)
     runs = calibration_runs(spec)
     got = sorted((r.dataset, r.model.kind, r.seed) for r in runs)
     assert got == sorted((d, k, s) for d in ("ring", "grid") for k in ("floor", "copycat") for s in (3, 4))

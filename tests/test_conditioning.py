@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganbench.catalog import CONDITIONINGS, LOSSES
+from ganbench.catalog import CONDITIONINGS, LOSSES, arch_names
 from ganbench.conditioning import ClassAffine, ConditionalBNGenerator, ProjectionD, build_conditioning
 from ganbench.data import load_dataset
 from ganbench.errors import GanbenchError
@@ -50,7 +50,7 @@ def one_step(conditioning: str, loss: str, arch: str):
 
 
 COMBOS = [(c, loss, "dcgan") for c in CONDITIONAL for loss in LOGIT_LOSSES]
-COMBOS += [(c, "ns", arch) for c in CONDITIONAL for arch in ARCHS.names() if arch != "dcgan"
+COMBOS += [(c, "ns", arch) for c in CONDITIONAL for arch in arch_names() if arch != "dcgan"
            and (c != "projection" or ARCHS.meta(arch).get("g_batch_norm", True))]  # stylegan2: refused, below
 COMBOS += [(c, "hinge", "sndcgan") for c in CONDITIONAL]  # the SNGAN recipe: spectral norm throughout D
 

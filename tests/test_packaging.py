@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_every_suite_ships_inside_the_package_and_the_checkout_links_to_it():
     assert set(shipped()) == {"ci", "conditional", "conditional_cifar10", "default", "lucic", "modern", "modern_cifar10",
-                              "zoo"}
+                              "translation", "zoo"}
     assert (SHIPPED_DIR / "ci-baseline.json").is_file()
     assert (ROOT / "suites").resolve() == SHIPPED_DIR  # suites/ in a checkout is the package's folder
 
@@ -30,7 +30,7 @@ def test_a_suite_argument_is_a_path_or_a_shipped_name(tmp_path):
     assert resolve("default") == SHIPPED_DIR / "default.yaml"
     assert resolve(tmp_path / "missing.yaml") == tmp_path / "missing.yaml"  # the loader says it is missing
     with pytest.raises(GanbenchError, match=r"did you mean 'default'\?.*shipped: ci, conditional, conditional_cifar10, default, lucic, modern, "
-                       r"modern_cifar10, zoo"):
+                       r"modern_cifar10, translation, zoo"):
         resolve("defualt")
 
 

@@ -139,7 +139,8 @@ def test_declared_metadata_matches_what_the_object_states(section, name):
 
 #: small versions of the embedded datasets, built to compare their kind with the declared one
 SMALL = {"ring": {"n_train": 64, "n_test": 16}, "grid": {"n_train": 64, "n_test": 16}, "digits": {},
-         "polygons": {"n_train": 16, "n_test": 8, "n_holdout": 8}}
+         "polygons": {"n_train": 16, "n_test": 8, "n_holdout": 8}, "digit_styles": {"size": 8},
+         "ring_warp": {"n_train": 64, "n_test": 16}}
 
 
 def test_every_embedded_dataset_is_of_its_declared_kind():

@@ -67,7 +67,7 @@ def test_unknown_loss_names_the_path_and_suggests():
     ({"hparams__lr": {"gaussian": [0, 1]}}, "hparams.lr: a distribution is one of {loguniform: ..., uniform: ..., int: ..., choice: ...} or a schedule {cosine: [start, end], linear: [start, end]}, got keys gaussian"),
     ({"hparams__n_disc": {"gaussian": [0, 1]}}, "hparams.n_disc: a distribution is one of {loguniform: ..., uniform: ..., int: ..., choice: ...}, got keys gaussian"),
     ({"seeds": []}, "seeds: expected a count or a non-empty list of integers, got a list []"),
-    ({"models__0__kind": "flow"}, "models[0].kind: unknown model kind 'flow' — known: gan, vae"),
+    ({"models__0__kind": "flow"}, "models[0].kind: unknown model kind 'flow' — known: cyclegan, gan, pix2pix, vae"),
     ({"models__1__name": "NS GAN"}, "models[1].name: 'NS GAN' is also models[0]'s name; names must differ"),
 ])
 def test_bad_input_gets_one_clear_message(changes, message):

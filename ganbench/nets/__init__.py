@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ganbench.catalog import names_of_task, task_of
 from ganbench.data.base import DatasetInfo
 from ganbench.errors import GanbenchError
 from ganbench.nets.base import ARCHS, D_NORMS, Architecture, NetConfig
@@ -24,7 +25,7 @@ def architecture_for(arch: str, info: DatasetInfo) -> Architecture:
     name = ARCHS.canonical(arch)
     spec = ARCHS.get(name)
     if info.kind not in spec.data_kinds:
-        fits = [entry.name for entry in ARCHS if info.kind in entry.metadata["data_kinds"]]
+        fits = [a for a in names_of_task(ARCHS, task_of(ARCHS, name)) if info.kind in ARCHS.meta(a)["data_kinds"]]
         hint = " or ".join(f"'{n}'" for n in fits) or "(none registered)"
         raise GanbenchError(f"architecture '{name}' needs {' or '.join(spec.data_kinds)} data; dataset "
                             f"'{info.name}' is {info.kind} data — use {hint}")

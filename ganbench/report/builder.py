@@ -161,6 +161,9 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     calibration_tbl = _calibration_table(table, headlines, known, multi)
     if calibration_tbl is not None:
         written += _write_table(calibration_tbl, tables_dir, "calibration").values()
+    translation_tbl = _translation_table(table, known, multi)
+    if translation_tbl is not None:
+        written += _write_table(translation_tbl, tables_dir, "translation").values()
     for name, curve in (("budget_settings", curves_k), ("budget_hours", curves_h)):
         if not curve.empty:
             curve.drop(columns=["panel"]).to_csv(tables_dir / f"{name}.csv", index=False)
@@ -200,7 +203,7 @@ def build(df: pd.DataFrame, out_dir: str | Path, *, title: str = "ganbench repor
     notes = _headline_notes(frame, headlines, metric)
     page = _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, written,
                  unreadable, out, multi, _power_note(pairs) if pair_tbl is not None else "", notes, found,
-                 conditioning_tbl, cards, calibration_tbl, panel_tbl)
+                 conditioning_tbl, cards, calibration_tbl, panel_tbl, translation_tbl)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
@@ -228,6 +231,30 @@ def _conditioning_table(table: pd.DataFrame, known: Mapping[str, bool], multi: b
                "data; CAS real: trained on as many real samples) and InfoGAN's code accuracy and NMI against the "
                "classes.")
     return metrics_view(rows, keys, known, caption=caption, label="conditioning", with_suite=multi)
+
+
+#: the translation table's columns (ganbench/metrics/translation.py and the target domains' FID), each the mean
+#: of the two directions; summary.csv holds every direction's own (``_ab``, ``_ba``)
+TRANSLATION_KEYS = ("fid", "kid_mean", "content", "l1", "psnr", "ssim", "cycle")
+
+
+def _translation_table(table: pd.DataFrame, known: Mapping[str, bool], multi: bool):
+    """The translation metrics per (dataset, model) of the domain pairs, the identity row beside the methods;
+    None when no dataset is a domain pair."""
+    from ganbench.catalog import dataset_task
+
+    pairs = table["dataset"].astype(str).map(dataset_task).eq("translation").to_numpy()
+    if not pairs.any():
+        return None
+    rows = table[pairs]
+    keys = [k for k in TRANSLATION_KEYS if k in known and f"{k}_best" in rows.columns and rows[f"{k}_best"].notna().any()]
+    if not keys:
+        return None
+    caption = ("Translation, each number the mean of A → B and B → A: FID and KID of the translations against the "
+               "target domain's real test samples, content (the target domain's classifier gives the source's "
+               "label), L1, PSNR and SSIM to the hidden true counterpart, and the cycle's round-trip L1. The "
+               "identity row copies its input: a method that does not beat it has learnt nothing.")
+    return metrics_view(rows, keys, known, caption=caption, label="translation", with_suite=multi)
 
 
 #: what the calibration table shows beside each dataset's headline: the memorisation metrics, which tell a
@@ -433,7 +460,7 @@ def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, writt
           out: Path, multi: bool, power_note: str = "", headline_notes: Sequence[str] = (),
           found: Sequence[Finding] = (), conditioning_tbl=None,
           cards: Mapping[str, list[tuple[str, int]]] | None = None, calibration_tbl=None,
-          panel_tbl=None) -> str:
+          panel_tbl=None, translation_tbl=None) -> str:
     from ganbench import __version__
 
     status = runs["status"].astype(str)
@@ -477,6 +504,9 @@ def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, writt
     sections += [
         Section("Summary", "summary", [f'<div class="scroll">{to_html(summary_tbl)}</div>',
                                        _links([p for p in written if p.stem in ("summary", "run_scores")], out)]
+                + ([f'<h3>Translation</h3><div class="scroll">{to_html(translation_tbl)}</div>',
+                    _links([p for p in written if p.stem == "translation"], out)]
+                   if translation_tbl is not None else [])
                 + ([f'<h3>Calibration</h3><div class="scroll">{to_html(calibration_tbl)}</div>',
                     _links([p for p in written if p.stem == "calibration"], out)]
                    if calibration_tbl is not None else [])

@@ -112,15 +112,17 @@ def _calibration(models: pd.DataFrame, calibration: pd.DataFrame, metric: str, u
     from ganbench.catalog import CALIBRATIONS
 
     levels = {str(r["model"]): (mean_or_best(r, metric), r) for r in calibration.to_dict("records")}
+    identity = levels.pop(CALIBRATIONS.meta("identity")["label"], None)
     floor, copycat = (levels.get(CALIBRATIONS.meta(kind)["label"]) for kind in ("floor", "copycat"))
     label = metric_label(metric)
+    scored = {str(r["model"]): mean_or_best(r, metric) for r in models.to_dict("records") if _finite(mean_or_best(r, metric))}
+    out = _identity(identity[0], scored, label, up) if identity is not None and _finite(identity[0]) else []
     shown = {name: v for name, (v, _) in levels.items() if _finite(v)}
     if not shown:
-        return []
-    scored = {str(r["model"]): mean_or_best(r, metric) for r in models.to_dict("records") if _finite(mean_or_best(r, metric))}
+        return out
     dec = decimals_for(list(shown.values()) + list(scored.values()))
-    out = [f"As calibration, real data scored as a model reaches {label} "
-           + " and ".join(f"{number(v, dec)} ({name})" for name, v in shown.items()) + " at this n."]
+    out.append(f"As calibration, real data scored as a model reaches {label} "
+               + " and ".join(f"{number(v, dec)} ({name})" for name, v in shown.items()) + " at this n.")
     if floor_source and " train " in f" {floor_source} ":
         out.append(f"The floor's samples are {floor_source}: the evaluation split has none left unread, and the "
                    f"domain classifier whose features score them was fit on the train split, so it has seen them — "
@@ -145,6 +147,20 @@ def _calibration(models: pd.DataFrame, calibration: pd.DataFrame, metric: str, u
             said = ", ".join(f"{name} {number(a, 2)} against the floor's {number(b, 2)}" for name, a, b, _ in caught)
             verdict = "they tell copying apart" if all(c for *_, c in caught) else "they do not all tell it apart"
             out.append(f"The memorisation metrics on the copycat: {said} — {verdict}.")
+    return out
+
+
+def _identity(level: float, scored: dict[str, float], label: str, up: bool) -> list[str]:
+    """What the identity row of a translation dataset says: the score of copying the input, and which methods
+    do not beat it (they have learnt nothing this metric sees)."""
+    dec = decimals_for([level, *scored.values()])
+    out = [f"Copying the input (the identity row) scores {label} {number(level, dec)}."]
+    behind = [m for m, v in scored.items() if not (v > level if up else v < level)]
+    if behind:
+        out.append(f"{_names(behind)} {'does' if len(behind) == 1 else 'do'} not beat it: no translation this "
+                   "metric can see.")
+    elif scored:
+        out.append("Every method beats it.")
     return out
 
 

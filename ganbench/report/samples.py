@@ -63,12 +63,23 @@ def sample_grid_figure(canvas: Canvas, panel: str, best: pd.DataFrame) -> Figure
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
         ax.set_title(_title(row, canvas), fontsize=9, color=canvas.style.colors.get(str(row.model)))
         ax.set_axis_off()
+    if _translated(rows):
+        caption = (f"Translations by each model's best run (by {canvas.label_for(panel)}) on {panel}, eight test "
+                   "inputs per row: A, A → B, A → B → A, then B, B → A, B → A → B.")
+        return canvas.save(fig, f"samples_{slug(panel)}", f"Translations: {panel}", caption)
     caption = f"Samples of each model's best run (by {canvas.label_for(panel)}) on {panel}."
     conditioned = [str(row.model) for row, _ in images if str(getattr(row, "conditioning", "none") or "none") != "none"]
     if conditioned:
         caption += (f" {', '.join(conditioned)}: one row per class (InfoGAN: per value of its categorical code, "
                     "then each continuous code swept from −1 to 1), the same z down each column.")
     return canvas.save(fig, f"samples_{slug(panel)}", f"Samples: {panel}", caption)
+
+
+def _translated(rows: pd.DataFrame) -> bool:
+    """Whether a panel's runs translate (a domain pair), so their samples are translation grids."""
+    from ganbench.catalog import dataset_task
+
+    return "dataset" in rows.columns and any(dataset_task(str(d)) == "translation" for d in rows["dataset"])
 
 
 def mode_centres(dataset: str, params_json: Any) -> tuple[np.ndarray | None, str | None]:

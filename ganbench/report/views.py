@@ -23,11 +23,16 @@ _LABELS = {"fid": "FID", "is_mean": "IS", "kid_mean": "KID", "knn": "1-NN accura
            "polygon_f1": "polygon F1", "polygon_precision": "polygon precision", "polygon_recall": "polygon recall",
            "label_consistency": "label consistency", "intra_fid": "intra-FID", "intra_fid_worst": "worst-class FID",
            "cas": "CAS", "cas_real": "CAS real", "code_accuracy": "code accuracy", "code_nmi": "code NMI",
-           "ct": "C_T", "fd_inf": "FD∞", "vendi": "Vendi score"}
+           "ct": "C_T", "fd_inf": "FD∞", "vendi": "Vendi score",
+           "l1": "L1 to truth", "psnr": "PSNR", "ssim": "SSIM", "content": "content kept", "cycle": "cycle L1"}
+#: a translation's per-direction keys (``fid_ab``) read as their metric with its direction ("FID A→B")
+_DIRECTION_LABELS = {"_ab": " A→B", "_ba": " B→A"}
 
 
 def metric_label(metric: str) -> str:
     """Human name of a metric key ("fid" → "FID")."""
+    if metric not in _LABELS and metric[-3:] in _DIRECTION_LABELS and metric[:-3] in _LABELS:
+        return _LABELS[metric[:-3]] + _DIRECTION_LABELS[metric[-3:]]
     return _LABELS.get(metric, metric.replace("_", " "))
 
 

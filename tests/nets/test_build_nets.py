@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from ganbench.errors import GanbenchError, UnknownNameError
+from ganbench.catalog import arch_names
 from ganbench.nets import ARCHS, Architecture, NetConfig, build_nets
 
 from .netcases import RING, image_info
@@ -13,8 +14,9 @@ CONV = {"infogan", "dcgan", "sndcgan", "resnet", "sagan", "stylegan2"}
 
 
 def test_every_family_is_registered_with_its_facts() -> None:
-    assert set(ARCHS.names()) == CONV | {"mlp"}
-    for entry in ARCHS:
+    assert set(arch_names()) == CONV | {"mlp"}
+    assert set(arch_names("translation")) == {"resnet_patch", "mlp_pair"}  # tests/translation/
+    for entry in (e for e in ARCHS if e.name in CONV | {"mlp"}):
         arch = entry.obj
         assert isinstance(arch, Architecture) and arch.name == entry.name
         assert entry.metadata["data_kinds"] == arch.data_kinds

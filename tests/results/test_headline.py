@@ -11,9 +11,11 @@ from helpers.records import make_record
 
 
 def test_every_dataset_declares_a_headline_of_its_kind():
-    """Mixtures rank by mode coverage, polygons by F1 against their manifold, every image set by FID."""
+    """Mixtures rank by mode coverage, polygons by F1 against their manifold, the warped ring's translations by
+    their L1 to the truth, every image set (and image pair) by FID."""
     declared = {entry.name: entry.metadata.get("headline") for entry in DATASETS}
     assert declared.pop("ring") == declared.pop("grid") == "mode_tv"
+    assert declared.pop("ring_warp") == "l1"
     assert declared.pop("polygons") == "polygon_f1"
     assert set(declared.values()) == {"fid"}, declared
 

@@ -215,6 +215,10 @@ def _grid_classes(params: Any) -> int:
     return int(params.get("side", 5)) ** 2
 
 
+def _polygon_pair_classes(params: Any) -> int:
+    return len(params.get("vertices", (3, 4, 5)))
+
+
 DATASETS: Registry[DatasetFactory] = Registry("dataset")
 DATASETS.declare("ring", "ganbench.data.mixtures:ring", kind="vector", source="embedded", headline="mode_tv",
                  classes=_ring_classes,
@@ -253,6 +257,11 @@ DATASETS.declare("digit_styles", "ganbench.data.pairs:digit_styles", kind="image
                  classes=10, task="translation", paired=True, params={"size": 16, "n_test": 300, "angle": 30.0, "seed": 0},
                  description="scikit-learn's digits in two styles: A upright and thin, B turned (angle, 30°) and thick "
                              "(3×3 dilation), the same digit in both (hidden ground truth)")
+DATASETS.declare("polygon_styles", "ganbench.data.pairs:polygon_styles", kind="image", headline="fid",
+                 source="embedded", classes=_polygon_pair_classes, task="translation",
+                 paired=True, params={"vertices": [3, 4, 5], "n_train": 10_000, "n_test": 1_000, "seed": 0},
+                 description="The study's convex polygons (28×28) outlined (A) and filled (B), the same polygon in "
+                             "both, labelled by vertex count")
 DATASETS.declare("ring_warp", "ganbench.data.pairs:ring_warp", kind="vector", headline="l1", source="embedded",
                  classes=_ring_classes, task="translation", paired=True,
                  params={"modes": 8, "sigma": 0.05, "n_train": 10_000, "n_test": 2_000, "seed": 0},

@@ -140,6 +140,7 @@ def test_declared_metadata_matches_what_the_object_states(section, name):
 #: small versions of the embedded datasets, built to compare their kind with the declared one
 SMALL = {"ring": {"n_train": 64, "n_test": 16}, "grid": {"n_train": 64, "n_test": 16}, "digits": {},
          "polygons": {"n_train": 16, "n_test": 8, "n_holdout": 8}, "digit_styles": {"size": 8},
+         "polygon_styles": {"n_train": 16, "n_test": 8},
          "ring_warp": {"n_train": 64, "n_test": 16}}
 
 

@@ -11,6 +11,7 @@ samplers. Each pair keeps the class label across domains (content preservation r
 
 - ``digit_styles``: scikit-learn's digits, A upright with thin strokes, B turned by ``angle`` (30°) and thickened
   (a 3×3 grey-scale dilation).
+- ``polygon_styles``: the study's convex polygons, A outlined and B filled; labelled by vertex count.
 - ``ring_warp``: the 8-mode ring (A) and its image under an invertible nonlinear map (B), two coupling steps
   v = y + 0.8·sin(2x), u = x + 0.3·v².
 - ``image_pairs``: your own two folders in CycleGAN's layout (``trainA/ trainB/ testA/ testB/`` under
@@ -98,6 +99,39 @@ def digit_styles(params: Mapping[str, Any], data_root: Path | None = None, downl
                        num_classes=10, splits=SPLITS, extras={"paired": True})
     splits = {"train_a": Split(images[train], labels[train]), "train_b": Split(b[train], labels[train]),
               "test_a": Split(images[test], labels[test]), "test_b": Split(b[test], labels[test])}
+    return DomainPair(info, splits, paired=True)
+
+
+# ---------------------------------------------------------------- polygon_styles
+
+def outline(images: torch.Tensor) -> torch.Tensor:
+    """Domain A of ``polygon_styles``: a filled shape's outline, the shape less its 3×3 grey-scale erosion
+    (a morphological gradient), about two pixels wide."""
+    eroded = -F.max_pool2d(-images, kernel_size=3, stride=1, padding=1)
+    return (images - eroded).clamp_(0.0, 1.0)
+
+
+def polygon_styles(params: Mapping[str, Any], data_root: Path | None = None, download: bool = False) -> DomainPair:
+    """The study's convex polygons (28×28) outlined (A) and filled (B), the same polygon in row i of both; the
+    label is the vertex count's index among ``vertices``."""
+    from ganbench.data.polygons import convex_polygons
+
+    p = merged("polygon_styles", params, DATASETS.meta("polygon_styles")["params"])
+    vertices = p["vertices"]
+    if not isinstance(vertices, list) or len(vertices) < 2 or not all(isinstance(v, int) and v >= 3
+                                                                        for v in vertices):
+        raise GanbenchError(f"dataset 'polygon_styles': parameter 'vertices' must list two or more vertex counts "
+                            f"(each ≥ 3) so the pair has labels to keep, e.g. [3, 4, 5]; got {vertices!r}")
+    n_train, n_test = integer("polygon_styles", p, "n_train", 1), integer("polygon_styles", p, "n_test", 1)
+    polygons = convex_polygons({"vertices": vertices, "n_train": n_train, "n_test": n_test, "n_holdout": 1,
+                                "seed": integer("polygon_styles", p, "seed", 0)})
+    splits: dict[str, Split] = {}
+    for name in ("train", "test"):
+        filled = polygons.split(name)
+        splits[f"{name}_a"] = Split(outline(filled.all()), filled.labels)
+        splits[f"{name}_b"] = Split(filled.all(), filled.labels)
+    info = DatasetInfo(name="polygon_styles", kind="image", shape=polygons.info.shape, value_range=(0.0, 1.0),
+                       num_classes=len(vertices), splits=SPLITS, extras={"paired": True, "vertices": vertices})
     return DomainPair(info, splits, paired=True)
 
 

@@ -30,17 +30,18 @@ def run_spec(dataset: str = "ring", loss: str | None = "ns", arch: str = "mlp", 
     return expand(parse(doc)).runs[0]
 
 
-PAIR_DIGITS = {"size": 8, "n_test": 100}
-PAIR_RING = {"n_train": 1000, "n_test": 200}
+#: small domain pairs: each pair's parameters for tests
+PAIR_PARAMS = {"digit_styles": {"size": 8, "n_test": 100}, "ring_warp": {"n_train": 1000, "n_test": 200},
+               "polygon_styles": {"n_train": 64, "n_test": 32}}
 
 
 def translation_spec(kind: str = "cyclegan", loss: str = "lsgan", dataset: str = "ring_warp", *, steps: int = 4,
                      eval_every: int | None = None, hparams: dict[str, Any] | None = None, params=None,
                      metrics=("fid", "content", "ground_truth", "cycle"), n: int = 100, seed: int = 0) -> RunSpec:
     """A translation run through the real suite parser: ``kind`` (cyclegan, pix2pix) with ``loss`` on a small
-    domain pair (ring_warp on mlp_pair, digit_styles on resnet_patch)."""
-    arch = "resnet_patch" if dataset == "digit_styles" else "mlp_pair"
-    data = params or (PAIR_DIGITS if arch == "resnet_patch" else PAIR_RING)
+    domain pair (ring_warp on mlp_pair, the image pairs on resnet_patch)."""
+    arch = "mlp_pair" if dataset == "ring_warp" else "resnet_patch"
+    data = params or PAIR_PARAMS[dataset]
     doc = {"name": "t", "datasets": [{"name": dataset, "params": data}],
            "models": [{"name": "m", "kind": kind, "loss": loss, "arch": arch}],
            "hparams": {"batch_size": 8, "width": 8, **(hparams or {})}, "seeds": [seed],

@@ -99,3 +99,21 @@ def test_domain_views_are_named_apart_so_caches_never_mix():
     with pytest.raises(ValueError):
         pair.domain("c")
     assert math.isclose(float(a.split("test").all().mean()), float(pair.split("test_a").all().mean()))
+
+
+def test_polygon_styles_outlines_each_filled_polygon_row_for_row():
+    from ganbench.data.pairs import outline
+
+    pair = load_dataset("polygon_styles", {"n_train": 40, "n_test": 20})
+    assert pair.paired and pair.info.shape == (1, 28, 28) and pair.info.num_classes == 3
+    a, b = pair.split("test_a"), pair.split("test_b")
+    assert torch.equal(a.labels, b.labels) and set(a.labels.tolist()) <= {0, 1, 2}
+    assert torch.allclose(a.all(), outline(b.all()))
+    # an outline: inside the filled shape, much less ink, and empty where the shape is solid far from its edge
+    assert bool((a.all() <= b.all() + 1e-6).all()) and a.all().sum() < 0.8 * b.all().sum()
+    square = torch.zeros(1, 1, 9, 9)
+    square[..., 2:7, 2:7] = 1.0
+    ring = outline(square)[0, 0]
+    assert ring[4, 4] == 0 and ring[2, 2] == 1 and ring[2, 4] == 1 and ring[0, 0] == 0
+    with pytest.raises(GanbenchError, match="two or more vertex counts"):
+        load_dataset("polygon_styles", {"vertices": 4})

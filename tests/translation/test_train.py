@@ -224,3 +224,12 @@ def test_schedules_set_lr_and_the_penalty_weight_at_every_step():
             value_at(spec.hparams["lr"], step, 10))
         assert run.lam == pytest.approx(value_at(spec.hparams["lambda"], step, 10))
     assert train_translation(spec, pair).status == "done"
+
+
+def test_cyclegan_trains_and_is_scored_on_the_polygon_pair(tmp_path):
+    spec = translation_spec("cyclegan", "lsgan", "polygon_styles", steps=2, n=32)
+    pair, evaluator = _evaluate(spec, tmp_path)
+    metrics = train_translation(spec, pair, evaluate=evaluator).history[-1]["metrics"]
+    assert 0.0 <= metrics["content"] <= 1.0 and metrics["l1"] > 0 and "ssim_ba" in metrics
+    identity = evaluator(*identity_translators(), 0).metrics
+    assert identity["l1"] == pytest.approx(float((evaluator.inputs["ab"] - evaluator.truth["ab"]).abs().double().mean()))

@@ -72,7 +72,8 @@ class GroupedMaxout(nn.Module):
         self.linear = GroupedLinear([l.linear for l in layers])
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.linear(x).unflatten(-1, (self.units, self.pieces)).amax(-1)
+        # max, not amax: its backward scatters to the arg-max (amax's compares against the max: 1.2× slower here)
+        return self.linear(x).unflatten(-1, (self.units, self.pieces)).max(-1).values
 
 
 def _grouped_conv(layers: list[nn.Module]) -> nn.Module:

@@ -11,7 +11,7 @@ loop). Three candidates do the same work:
 - **grouped**: the members' layers rewritten as one wider layer each — linear layers as a batched matmul
   (``baddbmm`` over a member dimension), convolutions and transposed convolutions as grouped ones
   (groups = K), batch norm over K·C channels — so each op does K members' work as one kernel
-  (:class:`GroupedNet`; the layouts are (K, B, F) for vectors and (B, K·C, H, W) for maps).
+  (:class:`ganbench.ensemble.grouped.GroupedNet`, which tests/ensemble/ holds to the solo nets).
 
 Before timing, each ensemble is checked against the solo nets: every member's G and D outputs on the same
 batch, in training mode, equal its solo net's to 1e-4 (a wrong kernel would otherwise time fast). The ratio
@@ -39,131 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import Samples, add_common_args, finish_args, machine  # noqa: E402
 
 from ganbench.data import load_dataset  # noqa: E402
+from ganbench.ensemble.grouped import GroupedNet  # noqa: E402
 from ganbench.nets import NetConfig, build_nets  # noqa: E402
-from ganbench.nets.mlp import Maxout  # noqa: E402
 
 SETUPS = {  # arch → (dataset, params, NetConfig, batch size)
     "mlp": ("ring", {"n_train": 4096, "n_test": 512, "sigma": 0.05},
             NetConfig(z_dim=2, width=16, d_norm="none", g_norm="batch"), 100),
     "dcgan": ("digits", {"size": 16}, NetConfig(z_dim=64, width=16, d_norm="batch", g_norm="batch"), 64),
 }
-ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Identity, nn.Tanh)
-
-
-# ---- the grouped route ------------------------------------------------------------------------------
-
-class GroupedLinear(nn.Module):
-    """K linear layers as one batched matmul on (K, B, in): weights (K, in, out), biases (K, 1, out)."""
-
-    def __init__(self, layers: list[nn.Linear]):
-        super().__init__()
-        self.weight = nn.Parameter(torch.stack([l.weight.detach().t() for l in layers]).contiguous())
-        self.bias = nn.Parameter(torch.stack([l.bias.detach()[None] for l in layers])) \
-            if layers[0].bias is not None else None
-
-    def forward(self, x: Tensor) -> Tensor:
-        return torch.baddbmm(self.bias, x, self.weight) if self.bias is not None else torch.bmm(x, self.weight)
-
-
-class GroupedMaxout(nn.Module):
-    def __init__(self, layers: list[Maxout]):
-        super().__init__()
-        self.units, self.pieces = layers[0].units, layers[0].pieces
-        self.linear = GroupedLinear([l.linear for l in layers])
-
-    def forward(self, x: Tensor) -> Tensor:
-        # max, not amax: its backward scatters to the arg-max (amax's compares against the max: 1.2× slower here)
-        return self.linear(x).unflatten(-1, (self.units, self.pieces)).max(-1).values
-
-
-def _grouped_conv(layers: list[nn.Module]) -> nn.Module:
-    """K convs (or transposed convs) as one with groups = K: weights concatenated on the grouped dimension."""
-    first, k = layers[0], len(layers)
-    if first.groups != 1:
-        raise NotImplementedError("a grouped member conv")
-    transposed = isinstance(first, nn.ConvTranspose2d)
-    cls = nn.ConvTranspose2d if transposed else nn.Conv2d
-    kw = dict(stride=first.stride, padding=first.padding, dilation=first.dilation, groups=k,
-              bias=first.bias is not None)
-    if transposed:
-        kw["output_padding"] = first.output_padding
-        out = cls(k * first.in_channels, first.out_channels * k, first.kernel_size, **kw)
-    else:
-        out = cls(k * first.in_channels, k * first.out_channels, first.kernel_size, **kw)
-    with torch.no_grad():
-        out.weight.copy_(torch.cat([l.weight for l in layers]))
-        if first.bias is not None:
-            out.bias.copy_(torch.cat([l.bias for l in layers]))
-    return out
-
-
-def _grouped_bn(layers: list[nn.modules.batchnorm._BatchNorm]) -> nn.Module:
-    first = layers[0]
-    cls = nn.BatchNorm2d if isinstance(first, nn.BatchNorm2d) else nn.BatchNorm1d
-    out = cls(len(layers) * first.num_features, eps=first.eps, momentum=first.momentum)
-    with torch.no_grad():
-        out.weight.copy_(torch.cat([l.weight for l in layers]))
-        out.bias.copy_(torch.cat([l.bias for l in layers]))
-        out.running_mean.copy_(torch.cat([l.running_mean for l in layers]))
-        out.running_var.copy_(torch.cat([l.running_var for l in layers]))
-    return out
-
-
-class GroupedNet(nn.Module):
-    """K members' ``SequentialNet`` stacks (same architecture) as one network of grouped layers.
-
-    Input and output are member-major, (K, B, *sample shape); inside, vectors ride as (K, B, F) and feature
-    maps as (B, K·C, H, W), converted where a Flatten or Unflatten changes them.
-    """
-
-    def __init__(self, members: list[nn.Module]):
-        super().__init__()
-        self.k = len(members)
-        stacks = [list(m.net) for m in members]
-        self.layers = nn.ModuleList()
-        self.kinds: list[str] = []
-        for layers in zip(*stacks):
-            first = layers[0]
-            if isinstance(first, Maxout):
-                self._add(GroupedMaxout(list(layers)), "vec")
-            elif isinstance(first, nn.Linear):
-                self._add(GroupedLinear(list(layers)), "vec")
-            elif isinstance(first, (nn.Conv2d, nn.ConvTranspose2d)):
-                self._add(_grouped_conv(list(layers)), "map")
-            elif isinstance(first, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                self._add(_grouped_bn(list(layers)), "bn")
-            elif isinstance(first, nn.Flatten):
-                self._add(nn.Identity(), "flatten")
-            elif isinstance(first, nn.Unflatten):
-                self._add(nn.Identity(), f"unflatten:{','.join(map(str, first.unflattened_size))}")
-            elif isinstance(first, ELEMENTWISE):
-                self._add(copy.deepcopy(first), "any")
-            else:
-                raise NotImplementedError(f"no grouped form of {type(first).__name__}")
-
-    def _add(self, module: nn.Module, kind: str) -> None:
-        self.layers.append(module)
-        self.kinds.append(kind)
-
-    def forward(self, x: Tensor) -> Tensor:
-        k, b = self.k, x.shape[1]
-        shape = x.shape[2:]
-        layout = "vec" if len(shape) == 1 else "map"
-        h = x if layout == "vec" else x.transpose(0, 1).reshape(b, k * shape[0], *shape[1:])
-        for module, kind in zip(self.layers, self.kinds):
-            if kind == "flatten" and layout == "map":
-                h, layout = h.reshape(b, k, -1).transpose(0, 1), "vec"
-            elif kind.startswith("unflatten:"):
-                sizes = tuple(int(s) for s in kind.split(":")[1].split(","))
-                if len(sizes) == 3:
-                    h, layout = h.transpose(0, 1).reshape(b, k * sizes[0], *sizes[1:]), "map"
-            elif kind == "bn" and layout == "vec":
-                h = module(h.transpose(0, 1).reshape(b, -1)).reshape(b, k, -1).transpose(0, 1)
-            else:
-                h = module(h)
-        if layout == "map":
-            return h.reshape(b, k, h.shape[1] // k, *h.shape[2:]).transpose(0, 1)
-        return h
 
 
 # ---- the vmap route ---------------------------------------------------------------------------------

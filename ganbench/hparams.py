@@ -10,7 +10,7 @@ A *schedulable* hyperparameter may also be a schedule over the run (:mod:`ganben
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ganbench.registry import Registry
 
@@ -122,10 +122,10 @@ _add("unroll_mode", str, "through", "How G's gradient treats the unrolled D: 'th
      "or 'first_order' (the look-ahead D held constant).", scope="gan", choices=("through", "first_order"))
 
 
-def _kind_meta(kind: str) -> dict[str, Any]:
+def _kind_meta(kind: str) -> Mapping[str, Any]:
     from ganbench.catalog import KINDS  # here: the catalog imports this module
 
-    return dict(KINDS.meta(kind)) if kind in KINDS else {}
+    return KINDS.meta(kind) if kind in KINDS else {}
 
 
 def kind_params(kind: str) -> dict[str, Any]:

@@ -38,6 +38,20 @@ def failed_record(spec: RunSpec, error: str, device: str, seconds: float | None 
                      status="failed", error=error, compute=compute, ganbench_version=__version__)
 
 
+def evaluated_record(spec: RunSpec, history: list[dict[str, Any]], directions: dict[str, bool], *,
+                     compute: dict[str, Any], protocol: dict[str, Any], status: str = "done",
+                     samples: str | None = None, diverged_at: int | None = None, diverged_cause: str | None = None,
+                     mode_centres: tuple[tuple[float, ...], ...] | None = None) -> RunRecord:
+    """The record of a run that trained (or scored) to its end: its last evaluation's metrics and the best of
+    each over its history (:func:`best_over`), with what it cost and the protocol it was scored under."""
+    best, best_step = best_over(history, directions)
+    return RunRecord(run_id=spec.run_id, suite=spec.suite, phase=spec.phase, role=spec.role, spec=spec.to_dict(),
+                     status=status, diverged_at=diverged_at, diverged_cause=diverged_cause,
+                     final=history[-1].get("metrics", {}) if history else {}, best=best, best_step=best_step,
+                     directions=directions, compute=compute, protocol=protocol, samples=samples,
+                     mode_centres=mode_centres, ganbench_version=__version__)
+
+
 def execute(spec: RunSpec, store: Store, options: RunOptions = RunOptions(),
             progress: Callable[[int], None] | None = None) -> str:
     """Train and evaluate ``spec`` unless it is finished or owned by another driver; returns its status."""
@@ -113,18 +127,12 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
                 if samples is None:  # resumed after its last evaluation: draw them as that evaluation did
                     samples = evaluator.samples(outcome.generator.eval(), outcome.sample_latent, spec.budget.steps)
                 samples_file = store.write_samples(spec, samples)
-        directions = evaluator.directions
-        best, best_step = best_over(outcome.history, directions)
-        final = outcome.history[-1].get("metrics", {}) if outcome.history else {}
-        record = RunRecord(
-            run_id=spec.run_id, suite=spec.suite, phase=spec.phase, role=spec.role, spec=spec.to_dict(),
-            status=outcome.status, diverged_at=outcome.diverged_at, diverged_cause=outcome.diverged_what,
-            final=final, best=best, best_step=best_step, directions=directions,
+        store.write_record(evaluated_record(
+            spec, outcome.history, evaluator.directions, status=outcome.status, diverged_at=outcome.diverged_at,
+            diverged_cause=outcome.diverged_what,
             compute={**outcome.compute, "seconds": time.perf_counter() - tic, "device": str(device)},
             protocol=_protocol(evaluator, outcome.sample_latent), samples=samples_file,
-            mode_centres=_mode_centres(dataset),
-            ganbench_version=__version__)
-        store.write_record(record)
+            mode_centres=_mode_centres(dataset)))
         store.finish(spec, outcome.generator.state_dict(), keep_checkpoint=options.keep_checkpoints)
         return outcome.status
     except (KeyboardInterrupt, SystemExit):
@@ -159,18 +167,12 @@ def _score_calibration(spec: RunSpec, store: Store, dataset: Any, evaluator: Any
     seconds = time.perf_counter() - tic_eval
     history = [{"step": 0, "losses": {}, "seconds": 0.0, "metrics": dict(evaluation.metrics)}]
     store.write_history(spec, history)
-    directions = evaluator.directions
-    best, best_step = best_over(history, directions)
-    record = RunRecord(
-        run_id=spec.run_id, suite=spec.suite, phase=spec.phase, role=spec.role, spec=spec.to_dict(),
-        status="done", final=history[-1]["metrics"], best=best, best_step=best_step, directions=directions,
+    store.write_record(evaluated_record(
+        spec, history, evaluator.directions,
         compute={"steps": 0, "train_seconds": 0.0, "eval_seconds": seconds,
                  "seconds": time.perf_counter() - tic, "device": str(evaluator.device)},
         protocol={**evaluator.record, "calibration_samples": taken.source},
-        samples=store.write_samples(spec, taken.samples),
-        mode_centres=_mode_centres(dataset),
-        ganbench_version=__version__)
-    store.write_record(record)
+        samples=store.write_samples(spec, taken.samples), mode_centres=_mode_centres(dataset)))
     store.finish(spec, None)
     return "done"
 

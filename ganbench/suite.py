@@ -659,13 +659,13 @@ def _check_tasks(datasets: list[DatasetEntry | None], nodes: Any, models: list[M
     from ganbench.catalog import DATASETS, KINDS
 
     tasks = {d.name: dataset_task(d.name) for d in datasets if d is not None}
+    unpaired = [name for name, t in tasks.items() if t == "translation" and not DATASETS.meta(name).get("paired")]
     for i, model in enumerate(models or ()):
         if model is None:
             continue
         task = task_of(KINDS, model.kind)
         wrong = next((name for name, t in tasks.items() if t != task), None)
         where = f"models[{i}].kind" if isinstance(nodes[i], dict) and "kind" in nodes[i] else f"models[{i}]"
-        unpaired = [name for name, t in tasks.items() if t == "translation" and not DATASETS.meta(name).get("paired")]
         if KINDS.meta(model.kind).get("needs_pairs") and unpaired:
             errs.add(SpecError(where, f"{model.kind} trains on pairs, and dataset '{unpaired[0]}' is unpaired (two "
                                       "folders of unrelated images); use kind: cyclegan"))

@@ -20,13 +20,12 @@ import torch
 from torch import Tensor, nn
 
 from ganbench.data.pairs import SIDES, DomainPair, other
-from ganbench.evaluate import SAMPLE_BATCH, Evaluation, Evaluator
+from ganbench.evaluate import GRID_COLUMNS, SAMPLE_BATCH, Evaluation, Evaluator
 from ganbench.features import ExtractorContext, build_extractor, real_indices
 from ganbench.metrics import METRICS
 from ganbench.metrics.translation import DIRECTIONS, Direction, TranslationContext
 from ganbench.specs import EvalProtocol
 
-GRID_COLUMNS = 8  # inputs per row of the translation grid
 KNN_NEIGHBOURS = 5  # the vector domains' content classifier
 KNN_TRAIN = 10_000  # at most this many target train samples fit it
 
@@ -114,12 +113,14 @@ class TranslationEvaluator:
             out.update({k: bool(v) for k, v in METRICS.meta(name)["outputs"].items()})
         return out
 
-    def translations(self, g_ab: nn.Module, g_ba: nn.Module) -> dict[str, tuple[Tensor, Tensor]]:
-        """Direction → (translations, round trips) of its inputs, from frozen copies in inference mode."""
+    def translations(self, g_ab: nn.Module, g_ba: nn.Module, first: int | None = None
+                     ) -> dict[str, tuple[Tensor, Tensor]]:
+        """Direction → (translations, round trips) of its inputs (the ``first`` of them, else all), from frozen
+        copies in inference mode."""
         nets = {"ab": copy.deepcopy(g_ab).eval(), "ba": copy.deepcopy(g_ba).eval()}
         out = {}
         for d in DIRECTIONS:
-            there = translate(nets[d], self.inputs[d], self.device)
+            there = translate(nets[d], self.inputs[d][:first], self.device)
             out[d] = there, translate(nets[d[::-1]], there, self.device)
         return out
 
@@ -144,9 +145,9 @@ class TranslationEvaluator:
     def grid(self, g_ab: nn.Module, g_ba: nn.Module, columns: int = GRID_COLUMNS) -> Tensor:
         """The report's translation grid, ``columns`` inputs wide: rows A, A → B, A → B → A, B, B → A, B → A → B
         (image data); for vector data, the A → B translations of every input (the samples' points)."""
-        done = self.translations(g_ab, g_ba)
         if self.pair.info.kind != "image":
-            return done["ab"][0]
+            return self.translations(g_ab, g_ba)["ab"][0]
+        done = self.translations(g_ab, g_ba, first=columns)  # only what the grid shows
         rows = []
         for d in DIRECTIONS:
             there, back = done[d]

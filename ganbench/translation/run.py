@@ -10,10 +10,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ganbench import __version__
 from ganbench.calibration import is_calibration
 from ganbench.data.pairs import DomainPair
-from ganbench.results.record import RunRecord, best_over
 from ganbench.results.store import Store
 from ganbench.specs import RunSpec
 
@@ -38,7 +36,7 @@ def run_translation(spec: RunSpec, store: Store, pair: DomainPair, *, device: An
 def _run(spec: RunSpec, store: Store, pair: DomainPair, device: Any, cache_dir: Path,
          progress: Callable[[int], None] | None, keep_checkpoint: bool, tic: float, log: Any) -> str:
     from ganbench.evaluate import GRID_COLUMNS
-    from ganbench.run_one import with_tensorboard
+    from ganbench.run_one import evaluated_record, with_tensorboard
     from ganbench.train import Checkpointing
     from ganbench.translation.evaluate import TranslationEvaluator, identity_translators
     from ganbench.translation.train import TranslationOutcome, train_translation
@@ -63,16 +61,11 @@ def _run(spec: RunSpec, store: Store, pair: DomainPair, device: Any, cache_dir: 
     if outcome.status == "done":
         grid = evaluator.grid(outcome.g_ab, outcome.g_ba)
         samples = store.write_samples(spec, grid, columns=GRID_COLUMNS if grid.dim() > 2 else None)
-    directions = evaluator.directions
-    best, best_step = best_over(outcome.history, directions)
-    record = RunRecord(
-        run_id=spec.run_id, suite=spec.suite, phase=spec.phase, role=spec.role, spec=spec.to_dict(),
-        status=outcome.status, diverged_at=outcome.diverged_at, diverged_cause=outcome.diverged_what,
-        final=outcome.history[-1].get("metrics", {}) if outcome.history else {}, best=best, best_step=best_step,
-        directions=directions,
+    store.write_record(evaluated_record(
+        spec, outcome.history, evaluator.directions, status=outcome.status, diverged_at=outcome.diverged_at,
+        diverged_cause=outcome.diverged_what,
         compute={**outcome.compute, "seconds": time.perf_counter() - tic, "device": str(device)},
-        protocol=evaluator.record, samples=samples, ganbench_version=__version__)
-    store.write_record(record)
+        protocol=evaluator.record, samples=samples))
     state = None if is_calibration(spec.model.kind) else \
         {"g_ab": outcome.g_ab.state_dict(), "g_ba": outcome.g_ba.state_dict()}
     store.finish(spec, state, keep_checkpoint=keep_checkpoint)

@@ -112,6 +112,14 @@ def run(suite: Path = typer.Argument(..., help=SUITE_HELP),
                                                         "(losses, metrics and samples at each evaluation; "
                                                         "watch with `tensorboard --logdir DIR`)."),
         runs_per_gpu: int = typer.Option(1, help="Runs sharing each GPU (local --workers auto, or Ray)."),
+        ensemble: Optional[str] = typer.Option(None, "--ensemble", metavar="K|auto",
+                                               help="Train runs that differ only in seed, lr, beta1, beta2, lambda "
+                                                    "and clip as one model of up to K members ('auto': up to 16, "
+                                                    "split so every worker has one); each member is recorded as "
+                                                    "an ordinary run, its compute noting the ensemble. Runs the "
+                                                    "ensemble trainer cannot take (VAE, conditioning, "
+                                                    "augmentation, BEGAN, schedules, spectral norm, ...) train "
+                                                    "alone. See docs/ensembles.md."),
         ) -> None:
     """Train and evaluate every run of SUITE not yet done. Safe to interrupt: re-running resumes.
 
@@ -128,12 +136,15 @@ def run(suite: Path = typer.Argument(..., help=SUITE_HELP),
         from ganbench.tensorboard import require
 
         require()
+    from ganbench.ensemble.plan import parse_ensemble
+
+    members = parse_ensemble(ensemble)
     spec = _suite(suite, steps)
     counts = run_suite(spec, _store(results), workers=workers, device=device, executor=executor, address=address,
                        data_root=str(data_root) if data_root else spec.data_root, download=download or spec.download,
                        cache_dir=str(cache_dir) if cache_dir else None, retry_failed=retry_failed,
                        keep_checkpoints=keep_checkpoints, runs_per_gpu=runs_per_gpu, threads=threads,
-                       tensorboard=str(tensorboard) if tensorboard else None)
+                       tensorboard=str(tensorboard) if tensorboard else None, ensemble=members)
     typer.echo("finished: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else "nothing to run")
     if report:
         _report(results / spec.name, Path("reports") / spec.name, None, [], [])

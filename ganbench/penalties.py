@@ -2,11 +2,14 @@
 
 ``score`` maps a batch to D's per-sample scores (B,). The trainer adds ``λ · penalty`` to D's loss,
 λ being the ``lambda`` hyperparameter. Randomness comes from torch's global generator, which the
-trainer seeds and checkpoints, so runs stay reproducible and resumable.
+trainer seeds and checkpoints, so runs stay reproducible and resumable. Each penalty is a
+:class:`GradientPenalty` (where the gradient is taken, and how its norm is penalised), which also computes
+every member's penalty of an ensemble (:mod:`ganbench.ensemble`) in one pass.
 """
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -14,78 +17,98 @@ from torch import Tensor
 from ganbench.catalog import PENALTIES  # noqa: F401  (declared there; re-exported for the trainer)
 
 Score = Callable[[Tensor], Tensor]
-Penalty = Callable[[Score, Tensor, Tensor], Tensor]
+Penalty = Callable[[Score, Tensor, Tensor], Tensor]  # (score, real, fake) ↦ the unweighted penalty
+Rand = Callable[[tuple[int, ...], Tensor], Tensor]  # (shape, like) ↦ U[0, 1) values of like's dtype and device
+Points = Callable[[Tensor, Tensor, Rand], Tensor]  # (real, fake, rand) ↦ where the gradient is taken
 
 # compare_gan's norm: sqrt(1e-4 + Σg²) keeps the gradient of the norm finite at g = 0.
 NORM_EPS = 1e-4
 
 
-def _squared_input_grad(score: Score, points: Tensor) -> Tensor:
-    """Per sample ‖∇ₓ score(x)‖² at ``points``, differentiable (the penalty's own gradient reaches D)."""
-    points = points.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(score(points).sum(), points, create_graph=True)
-    return grad.flatten(1).pow(2).sum(1)
+def global_rand(shape: tuple[int, ...], like: Tensor) -> Tensor:
+    """Draws from torch's global generator: what a solo run's penalties use."""
+    return torch.rand(shape, device=like.device, dtype=like.dtype)
 
 
-def _grad_norm(score: Score, points: Tensor) -> Tensor:
-    return torch.sqrt(NORM_EPS + _squared_input_grad(score, points))
+def _interpolates(real: Tensor, fake: Tensor, rand: Rand) -> Tensor:
+    """α·x + (1 − α)·x̂, α ~ U[0, 1) per sample (WGAN-GP)."""
+    alpha = rand((real.shape[0],) + (1,) * (real.dim() - 1), real)
+    return alpha * real + (1 - alpha) * fake.detach()
 
 
-def _per_sample_uniform(x: Tensor) -> Tensor:
-    return torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device, dtype=x.dtype)
-
-
-def no_penalty(score: Score, real: Tensor, fake: Tensor) -> Tensor:
-    return real.new_zeros(())
-
-
-def wgan_gp(score: Score, real: Tensor, fake: Tensor) -> Tensor:
-    alpha = _per_sample_uniform(real)
-    return (_grad_norm(score, alpha * real + (1 - alpha) * fake.detach()) - 1).pow(2).mean()
-
-
-def _dragan_points(real: Tensor) -> Tensor:
+def _dragan_points(real: Tensor, fake: Tensor, rand: Rand) -> Tensor:
     """x̃ = x + α(x_p − x), x_p = x + 0.5·std(x)·u, u ~ U[0, 1) per value, α ~ U(0, 1) per sample.
 
     compare_gan v1.0 ``DRAGAN.get_perturbed_batch``: one-sided uniform noise scaled by the whole batch's
     population standard deviation (numpy's ``std``, ddof 0).
     """
-    alpha = _per_sample_uniform(real)
-    perturbed = real + 0.5 * real.std(correction=0) * torch.rand_like(real)
+    alpha = rand((real.shape[0],) + (1,) * (real.dim() - 1), real)
+    perturbed = real + 0.5 * real.std(correction=0) * rand(tuple(real.shape), real)
     return real + alpha * (perturbed - real)
 
 
-def dragan(score: Score, real: Tensor, fake: Tensor) -> Tensor:
-    """The study's DRAGAN: the gradient of σ(D(x̃)), D's probability, not of its logit.
+def _real(real: Tensor, fake: Tensor, rand: Rand) -> Tensor:
+    return real
 
-    compare_gan v1.0 ``DRAGAN.build_model`` differentiates ``D_inter``, the first value its
-    ``discriminator`` returns, which is the sigmoid. Since ‖∇σ(D)‖ = σ'(D)‖∇D‖ ≤ ‖∇D‖/4, this is a
-    different regulariser from :func:`dragan_logit` at the same λ. (Revision 2; revision 1 was the logit.)
+
+def _fake(real: Tensor, fake: Tensor, rand: Rand) -> Tensor:
+    return fake
+
+
+@dataclass(frozen=True)
+class GradientPenalty:
+    """A penalty on D's input gradient: at each set of ``points``, per sample ‖∇ₓ s(x)‖² (``centred``:
+    (√(1e-4 + ‖∇ₓ s(x)‖²) − 1)², the study's two-sided form), averaged over the batch, summed over the sets.
+    s is D's score, or its sigmoid when ``on_probability`` (the study's DRAGAN).
+
+    Called as ``penalty(score, real, fake)`` for one run (draws from torch's global generator, which the
+    trainer seeds and checkpoints), or :meth:`members` for an ensemble's K members at once: one backward
+    pass for all of them, each member's draws from its own generator, so each gets its solo run's value.
     """
-    return (_grad_norm(lambda v: torch.sigmoid(score(v)), _dragan_points(real)) - 1).pow(2).mean()
+
+    points: tuple[Points, ...] = ()
+    centred: bool = False
+    on_probability: bool = False
+
+    def __call__(self, score: Score, real: Tensor, fake: Tensor) -> Tensor:
+        total = real.new_zeros(())
+        for where in self.points:
+            total = total + self._per_sample(score, where(real, fake, global_rand), 1).mean()
+        return total
+
+    def members(self, score: Score, real: Tensor, fake: Tensor, rands: Sequence[Rand]) -> Tensor:
+        """Each member's penalty, shape (K,): ``real``, ``fake`` member-major (K, B, …), ``score`` maps such a
+        batch to (K, B) scores, ``rands[k]`` draws from member k's generator."""
+        total = real.new_zeros(real.shape[0])
+        for where in self.points:
+            at = torch.stack([where(r, f, rand) for r, f, rand in zip(real, fake, rands)])
+            total = total + self._per_sample(score, at, 2).mean(1)
+        return total
+
+    def _per_sample(self, score: Score, points: Tensor, sample_dims_from: int) -> Tensor:
+        """The penalty of each sample: its gradient's squared norm, or the centred form of its norm. The
+        gradient is differentiable, so the penalty's own gradient reaches D."""
+        points = points.detach().requires_grad_(True)
+        values = torch.sigmoid(score(points)) if self.on_probability else score(points)
+        (grad,) = torch.autograd.grad(values.sum(), points, create_graph=True)
+        squared = grad.flatten(sample_dims_from).pow(2).sum(-1)
+        return (torch.sqrt(NORM_EPS + squared) - 1).pow(2) if self.centred else squared
 
 
-def dragan_logit(score: Score, real: Tensor, fake: Tensor) -> Tensor:
-    """DRAGAN's penalty on the logit, the form of Kodali et al.'s paper and most re-implementations."""
-    return (_grad_norm(score, _dragan_points(real)) - 1).pow(2).mean()
-
-
-def _squared_grad_norm(score: Score, points: Tensor) -> Tensor:
-    return _squared_input_grad(score, points).mean()
-
-
-def r1(score: Score, real: Tensor, fake: Tensor) -> Tensor:
-    return _squared_grad_norm(score, real)
-
-
-def r2(score: Score, real: Tensor, fake: Tensor) -> Tensor:
-    """E‖∇D(x̂)‖² on generated data, zero-centred: R1's counterpart (Roth et al. 2017; R3GAN)."""
-    return _squared_grad_norm(score, fake)
-
-
-def r1_r2(score: Score, real: Tensor, fake: Tensor) -> Tensor:
-    """R1 + R2, R3GAN's regulariser: with λ = γ/2 it is R3GAN's γ/2 · (R1 + R2)."""
-    return _squared_grad_norm(score, real) + _squared_grad_norm(score, fake)
+no_penalty = GradientPenalty()
+wgan_gp = GradientPenalty((_interpolates,), centred=True)
+#: The study's DRAGAN: the gradient of σ(D(x̃)), D's probability, not of its logit. compare_gan v1.0
+#: ``DRAGAN.build_model`` differentiates ``D_inter``, the first value its ``discriminator`` returns, which is
+#: the sigmoid. Since ‖∇σ(D)‖ = σ'(D)‖∇D‖ ≤ ‖∇D‖/4, this is a different regulariser from
+#: :data:`dragan_logit` at the same λ. (Revision 2; revision 1 was the logit.)
+dragan = GradientPenalty((_dragan_points,), centred=True, on_probability=True)
+#: DRAGAN's penalty on the logit, the form of Kodali et al.'s paper and most re-implementations.
+dragan_logit = GradientPenalty((_dragan_points,), centred=True)
+r1 = GradientPenalty((_real,))
+#: E‖∇D(x̂)‖² on generated data, zero-centred: R1's counterpart (Roth et al. 2017; R3GAN).
+r2 = GradientPenalty((_fake,))
+#: R1 + R2, R3GAN's regulariser: with λ = γ/2 it is R3GAN's γ/2 · (R1 + R2).
+r1_r2 = GradientPenalty((_real, _fake))
 
 
 class LeCam:

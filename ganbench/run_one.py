@@ -66,11 +66,13 @@ def execute(spec: RunSpec, store: Store, options: RunOptions = RunOptions(),
             return status
         if status == "failed":
             store.reset(spec)
-        return _execute_locked(spec, store, options, progress)
+        return execute_owned(spec, store, options, progress)
 
 
-def _execute_locked(spec: RunSpec, store: Store, options: RunOptions, progress) -> str:
-    """Run with ``options.threads`` torch threads, giving the caller back its own count afterwards."""
+def execute_owned(spec: RunSpec, store: Store, options: RunOptions,
+                  progress: Callable[[int], None] | None = None) -> str:
+    """Train and record a run whose lock the caller holds, with ``options.threads`` torch threads, giving the
+    caller back its own count afterwards."""
     import torch  # here, not at module level: `ganbench status` imports this module and needs no torch
 
     before = torch.get_num_threads()
@@ -87,7 +89,7 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
 
     from ganbench.data import load_dataset
     from ganbench.data.pairs import is_domain_pair
-    from ganbench.evaluate import GRID_COLUMNS, Evaluator
+    from ganbench.evaluate import Evaluator
     from ganbench.features.cache import default_cache_dir
     from ganbench.tensorboard import RunLog
     from ganbench.train import Checkpointing, train
@@ -116,36 +118,49 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
                                       load=lambda: store.load_checkpoint(spec), on_history=on_history)
         outcome = train(spec, dataset, device=device, evaluate=evaluate, checkpointing=checkpointing,
                         progress=progress)  # history.jsonl is written at every evaluation (on_history)
-        samples_file = None
-        if outcome.status == "done":
-            samples = outcome.samples
-            grid = evaluator.class_grid(outcome.generator, outcome.sample_latent) if dataset.info.kind == "image" \
-                else None
-            if grid is not None:  # a conditional G: one row per class, the same z down each column
-                samples_file = store.write_samples(spec, grid, columns=GRID_COLUMNS)
-            else:
-                if samples is None:  # resumed after its last evaluation: draw them as that evaluation did
-                    samples = evaluator.samples(outcome.generator.eval(), outcome.sample_latent, spec.budget.steps)
-                samples_file = store.write_samples(spec, samples)
-        store.write_record(evaluated_record(
-            spec, outcome.history, evaluator.directions, status=outcome.status, diverged_at=outcome.diverged_at,
-            diverged_cause=outcome.diverged_what,
-            compute={**outcome.compute, "seconds": time.perf_counter() - tic, "device": str(device)},
-            protocol=_protocol(evaluator, outcome.sample_latent), samples=samples_file,
-            mode_centres=_mode_centres(dataset)))
-        store.finish(spec, outcome.generator.state_dict(), keep_checkpoint=options.keep_checkpoints)
-        return outcome.status
+        return store_outcome(spec, store, dataset, evaluator, outcome, options, tic)
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as err:  # recorded, and the grid goes on
-        text = traceback.format_exc()
-        store.write_error(spec, text)
-        message = str(err) if isinstance(err, GanbenchError) else f"{type(err).__name__}: {err}"
-        store.write_record(failed_record(spec, message, options.device, time.perf_counter() - tic))
-        return "failed"
+        return record_failure(spec, store, err, options.device, time.perf_counter() - tic)
     finally:
         if log is not None:
             log.close()
+
+
+def store_outcome(spec: RunSpec, store: Store, dataset: Any, evaluator: Any, outcome: Any, options: RunOptions,
+                  tic: float) -> str:
+    """Write a trained run's samples (a class grid for a conditional G), its record and its final weights;
+    returns its status. ``outcome``: :class:`ganbench.train.Outcome`, of a solo run or an ensemble's member."""
+    from ganbench.evaluate import GRID_COLUMNS
+
+    samples_file = None
+    if outcome.status == "done":
+        samples = outcome.samples
+        grid = evaluator.class_grid(outcome.generator, outcome.sample_latent) if dataset.info.kind == "image" \
+            else None
+        if grid is not None:  # a conditional G: one row per class, the same z down each column
+            samples_file = store.write_samples(spec, grid, columns=GRID_COLUMNS)
+        else:
+            if samples is None:  # resumed after its last evaluation: draw them as that evaluation did
+                samples = evaluator.samples(outcome.generator.eval(), outcome.sample_latent, spec.budget.steps)
+            samples_file = store.write_samples(spec, samples)
+    store.write_record(evaluated_record(
+        spec, outcome.history, evaluator.directions, status=outcome.status, diverged_at=outcome.diverged_at,
+        diverged_cause=outcome.diverged_what,
+        compute={**outcome.compute, "seconds": time.perf_counter() - tic, "device": options.device},
+        protocol=_protocol(evaluator, outcome.sample_latent), samples=samples_file,
+        mode_centres=_mode_centres(dataset)))
+    store.finish(spec, outcome.generator.state_dict(), keep_checkpoint=options.keep_checkpoints)
+    return outcome.status
+
+
+def record_failure(spec: RunSpec, store: Store, err: Exception, device: str, seconds: float) -> str:
+    """Record a run that raised: its traceback in ``error.txt``, a ``failed`` record with the message."""
+    store.write_error(spec, traceback.format_exc())
+    message = str(err) if isinstance(err, GanbenchError) else f"{type(err).__name__}: {err}"
+    store.write_record(failed_record(spec, message, device, seconds))
+    return "failed"
 
 
 def _mode_centres(dataset: Any) -> tuple[tuple[float, ...], ...] | None:

@@ -46,10 +46,12 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "auto", device: s
               address: str | None = None, data_root: str | None = None, download: bool = False,
               cache_dir: str | None = None, retry_failed: bool = False, runs_per_gpu: int = 1,
               progress: bool = True, keep_checkpoints: bool = False, threads: int | None = None,
-              tensorboard: str | None = None) -> Counter:
+              tensorboard: str | None = None, ensemble: int | str | None = None) -> Counter:
     """Run until every run of every phase is finished (or failed); returns counts of the statuses reached.
 
     ``threads``: torch threads per run (default: one on CPU, see :func:`~ganbench.executors.local.plan_slots`).
+    ``ensemble``: train runs that can train together as ensembles of up to that many members, or "auto"
+    (:mod:`ganbench.ensemble`); None trains each run alone.
     """
     from tqdm.auto import tqdm
 
@@ -89,12 +91,12 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "auto", device: s
 
             slots = plan_slots(workers, gpus=0 if device == "cpu" else None, runs_per_gpu=runs_per_gpu,
                                threads=threads)
-            counts += run_local(batch, store, options, slots, on_done)
+            counts += run_local(batch, store, options, slots, on_done, ensemble=ensemble)
         elif executor == "ray":
             from ganbench.executors.ray import run_ray
 
             counts += run_ray(batch, store, options, address=address, on_done=on_done,
-                              runs_per_gpu=runs_per_gpu, cpus_per_run=threads or 1)
+                              runs_per_gpu=runs_per_gpu, cpus_per_run=threads or 1, ensemble=ensemble)
         else:
             raise GanbenchError(f"--executor: expected local or ray, got '{executor}'")
         bar.close()

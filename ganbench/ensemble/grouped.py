@@ -21,7 +21,7 @@ no grouped form here: :func:`supports` names the first layer that does not.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +30,8 @@ from ganbench.errors import GanbenchError
 from ganbench.nets.layers import StudyBatchNorm, ToRange
 from ganbench.nets.mlp import Maxout
 
+Own = Callable[[str], Tensor]  # a layer's tensor by its own name: the layer's weights, or e.g. their Adam moments
+BUFFERS = ("running_mean", "running_var", "num_batches_tracked")  # batch norm's, which no optimiser moves
 ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Identity, ToRange)
 
 
@@ -45,10 +47,10 @@ class GroupedLinear(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return torch.baddbmm(self.bias, x, self.weight) if self.bias is not None else torch.bmm(x, self.weight)
 
-    def member(self, k: int) -> dict[str, Tensor]:
-        out = {"weight": self.weight[k].t()}
+    def views(self, k: int, own: Own) -> dict[str, Tensor]:
+        out = {"weight": own("weight")[k].t()}
         if self.bias is not None:
-            out["bias"] = self.bias[k, 0]
+            out["bias"] = own("bias")[k, 0]
         return out
 
 
@@ -64,8 +66,9 @@ class GroupedMaxout(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.linear(x).unflatten(-1, (self.units, self.pieces)).max(-1).values
 
-    def member(self, k: int) -> dict[str, Tensor]:
-        return {f"linear.{name}": value for name, value in self.linear.member(k).items()}
+    def views(self, k: int, own: Own) -> dict[str, Tensor]:
+        inner = self.linear.views(k, lambda name: own(f"linear.{name}"))
+        return {f"linear.{name}": value for name, value in inner.items()}
 
 
 class GroupedConv(nn.Module):
@@ -89,10 +92,10 @@ class GroupedConv(nn.Module):
                                                   self.output_padding, self.k, self.dilation)
         return nn.functional.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.k)
 
-    def member(self, k: int) -> dict[str, Tensor]:
-        out = {"weight": self.weight.chunk(self.k)[k]}
+    def views(self, k: int, own: Own) -> dict[str, Tensor]:
+        out = {"weight": own("weight").chunk(self.k)[k]}
         if self.bias is not None:
-            out["bias"] = self.bias.chunk(self.k)[k]
+            out["bias"] = own("bias").chunk(self.k)[k]
         return out
 
 
@@ -125,10 +128,9 @@ class GroupedBatchNorm(nn.Module):
             self.running_var.lerp_(var, self.momentum)
         return f.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
 
-    def member(self, k: int) -> dict[str, Tensor]:
-        out = {name: getattr(self, name).chunk(self.k)[k]
-               for name in ("weight", "bias", "running_mean", "running_var")}
-        out["num_batches_tracked"] = self.num_batches_tracked.clone()
+    def views(self, k: int, own: Own) -> dict[str, Tensor]:
+        out = {name: own(name).chunk(self.k)[k] for name in ("weight", "bias", "running_mean", "running_var")}
+        out["num_batches_tracked"] = own("num_batches_tracked")  # one counter: every member takes every step
         return out
 
 
@@ -209,14 +211,37 @@ class GroupedNet(nn.Module):
                 h = module(h)
         return h if vector else h.reshape(b, k, h.shape[1] // k, *h.shape[2:]).transpose(0, 1)
 
-    def member_state_dict(self, k: int) -> dict[str, Tensor]:
-        """Member ``k``'s weights and buffers under its solo ``SequentialNet``'s names (``net.<i>.<name>``),
-        copies that load into a solo network with ``load_state_dict(strict=True)``."""
+    def member_views(self, k: int, tensors: Mapping[str, Tensor] | None = None) -> dict[str, Tensor]:
+        """Member ``k``'s share of this network's tensors, as *views* under its solo ``SequentialNet``'s names
+        (``net.<i>.<name>``): reading one reads the member, ``copy_`` into one writes it. ``tensors``: tensors
+        shaped as this network's parameters, by their names here (``layers.<i>.<name>``), e.g. an optimiser's
+        moments, sliced as the parameters are; parameters and buffers of this network when None."""
         if not 0 <= k < self.k:
             raise IndexError(f"member {k} of an ensemble of {self.k}")
+        own = dict(self.named_parameters()) | dict(self.named_buffers())
+        source = own if tensors is None else tensors
         out: dict[str, Tensor] = {}
         for index, module in enumerate(self.layers):
-            member = getattr(module, "member", None)
-            if member is not None:
-                out.update({f"net.{index}.{name}": value.detach().clone() for name, value in member(k).items()})
+            views = getattr(module, "views", None)
+            if views is None:
+                continue
+            names = views(k, lambda name: source.get(f"layers.{index}.{name}", own[f"layers.{index}.{name}"]))
+            out.update({f"net.{index}.{name}": value for name, value in names.items()
+                        if tensors is None or name.rsplit(".", 1)[-1] not in BUFFERS})
         return out
+
+    def member_state_dict(self, k: int, tensors: Mapping[str, Tensor] | None = None) -> dict[str, Tensor]:
+        """Member ``k``'s weights and buffers (or its share of ``tensors``, see :meth:`member_views`) under its
+        solo network's names, copies that load into a solo network with ``load_state_dict(strict=True)``."""
+        return {name: value.detach().clone() for name, value in self.member_views(k, tensors).items()}
+
+    @torch.no_grad()
+    def load_member(self, k: int, state: Mapping[str, Tensor], tensors: Mapping[str, Tensor] | None = None) -> None:
+        """Write a solo network's ``state`` (its state dict, or its share of e.g. Adam moments) into member
+        ``k`` of this network (or of ``tensors``); the inverse of :meth:`member_state_dict`."""
+        views = self.member_views(k, tensors)
+        missing = sorted(set(views) - set(state))
+        if missing:
+            raise KeyError(f"member state lacks {', '.join(missing)}")
+        for name, view in views.items():
+            view.copy_(state[name])

@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the real imports are deferred: a GPU worker must set CUDA_V
 log = logging.getLogger(__name__)
 
 OnDone = Callable[[RunSpec, str], None]
+Unit = tuple[RunSpec, ...]  # what a worker trains at once: one run, or an ensemble's (ganbench.ensemble.plan)
 STOP_TIMEOUT_S = 10.0  # how long an idle worker may take to exit before it is terminated
 LOST_LOCK_WAIT_S = 5.0  # how long a lost run's lock may take to become stale (its dead owner not yet reaped)
 
@@ -91,29 +92,39 @@ def _count(workers: int | str) -> int:
 
 
 def run_local(specs: Iterable[RunSpec], store: Store, options: RunOptions, slots: list[Slot],
-              on_done: OnDone | None = None) -> Counter:
-    """Execute every spec; returns a count of final statuses (done, diverged, failed, locked, running, ...)."""
+              on_done: OnDone | None = None, ensemble: int | str | None = None) -> Counter:
+    """Execute every spec; returns a count of final statuses (done, diverged, failed, locked, running, ...).
+
+    ``ensemble`` (``--ensemble``): runs that can train together do, in ensembles of at most that many members
+    ("auto": :func:`ganbench.ensemble.plan.plan_units`), one ensemble per slot at a time.
+    """
     specs = list(specs)
     if not specs:
         return Counter()
-    if len(slots) <= 1 or len(specs) <= 1:
-        return _run_in_process(specs, store, options, slots[0] if slots else Slot("cpu", None, 0), on_done)
-    return _Pool(store, options, slots[:len(specs)], on_done).run(specs)
+    if ensemble is None:
+        units: list[Unit] = [(spec,) for spec in specs]
+    else:
+        from ganbench.ensemble.plan import plan_units
+
+        units = plan_units(specs, ensemble, max(1, len(slots)))
+    if len(slots) <= 1 or len(units) <= 1:
+        return _run_in_process(units, store, options, slots[0] if slots else Slot("cpu", None, 0), on_done)
+    return _Pool(store, options, slots[:len(units)], on_done).run(units)
 
 
-def _run_in_process(specs: list[RunSpec], store: Store, options: RunOptions, slot: Slot,
+def _run_in_process(units: list[Unit], store: Store, options: RunOptions, slot: Slot,
                     on_done: OnDone | None) -> Counter:
     """One slot needs no process boundary: simplest to debug, and a crash here is the driver's own."""
-    from ganbench.run_one import execute
+    from ganbench.ensemble.run import execute_unit
 
     opts = replace(options, device=slot.device if options.device == "cpu" else options.device,
                    threads=slot.threads or options.threads)
     counts: Counter = Counter()
-    for spec in specs:
-        status = execute(spec, store, opts)
-        counts[status] += 1
-        if on_done:
-            on_done(spec, status)
+    for unit in units:
+        for spec, status in zip(unit, execute_unit(unit, store, opts)):
+            counts[status] += 1
+            if on_done:
+                on_done(spec, status)
     return counts
 
 
@@ -124,21 +135,22 @@ class _Worker:
     slot: Slot
     process: BaseProcess
     conn: Connection
-    run: RunSpec | None = None  # handed to the worker, not yet reported back
-    started: bool = False  # the worker said it began ``run`` (so a death is that run's)
+    run: Unit | None = None  # handed to the worker, not yet reported back
+    started: bool = False  # the worker said it began ``run`` (so a death is that unit's)
 
 
 class _Pool:
-    """One long-lived worker process per slot, fed one run at a time and replaced when it dies."""
+    """One long-lived worker process per slot, fed one unit (a run, or an ensemble's runs) at a time and
+    replaced when it dies."""
 
     def __init__(self, store: Store, options: RunOptions, slots: list[Slot], on_done: OnDone | None):
         self.store, self.options, self.slots, self.on_done = store, options, slots, on_done
         self.ctx = mp.get_context("spawn")  # fork would copy the driver's torch threads and CUDA state
         self.counts: Counter = Counter()
-        self.unstarted: Counter = Counter()  # run_id -> workers that died after receiving it, before starting it
+        self.unstarted: Counter = Counter()  # first run_id -> workers that died after receiving it, before starting it
 
-    def run(self, specs: list[RunSpec]) -> Counter:
-        todo = deque(specs)
+    def run(self, units: list[Unit]) -> Counter:
+        todo = deque(units)
         workers: list[_Worker] = []
         clean = False
         try:
@@ -168,27 +180,28 @@ class _Pool:
         theirs.close()  # so that the worker's death reads as end-of-file here
         return _Worker(slot, process, ours)
 
-    def _hand_out(self, worker: _Worker, todo: deque[RunSpec]) -> None:
+    def _hand_out(self, worker: _Worker, todo: deque[Unit]) -> None:
         worker.run, worker.started = None, False
         if not todo or not worker.process.is_alive():
             return
-        spec = todo.popleft()
-        worker.run = spec
+        unit = todo.popleft()
+        worker.run = unit
         try:
-            worker.conn.send(spec.to_dict())
+            worker.conn.send([spec.to_dict() for spec in unit])
         except OSError:  # died since the check above; _poll sees the death and hands the run back
             pass
 
-    def _poll(self, worker: _Worker, todo: deque[RunSpec]) -> bool:
-        """Read what the worker said; True when its run is over (reported, or lost with the worker)."""
+    def _poll(self, worker: _Worker, todo: deque[Unit]) -> bool:
+        """Read what the worker said; True when its unit is over (reported, or lost with the worker)."""
         assert worker.run is not None
         try:
             while worker.conn.poll():
-                kind, status = worker.conn.recv()
+                kind, statuses = worker.conn.recv()
                 if kind == "started":
                     worker.started = True
                 else:
-                    self._finish(worker.run, status)
+                    for spec, status in zip(worker.run, statuses):
+                        self._finish(spec, status)
                     return True
         except (EOFError, OSError):  # the worker is gone (or going); what it did not report is settled below
             _reap(worker.process)
@@ -196,16 +209,18 @@ class _Pool:
             return False
         _reap(worker.process)  # so that its pid is dead and its lock can be taken over
         cause = describe_exit(worker.process.exitcode)
-        spec = worker.run
-        if worker.started:
-            self._finish(spec, record_lost_run(spec, self.store, f"worker process {cause}", worker.slot.device))
+        unit = worker.run
+        if worker.started:  # each run of the unit: as its member finished, resumable, or failed
+            for spec in unit:
+                self._finish(spec, record_lost_run(spec, self.store, f"worker process {cause}", worker.slot.device))
             return True
-        self.unstarted[spec.run_id] += 1
-        if self.unstarted[spec.run_id] < 2:  # died between two runs: give this one to a fresh worker
-            todo.appendleft(spec)
+        self.unstarted[unit[0].run_id] += 1
+        if self.unstarted[unit[0].run_id] < 2:  # died between two units: give this one to a fresh worker
+            todo.appendleft(unit)
         else:  # the worker cannot even start a run (a broken environment); say so rather than loop
-            self._finish(spec, record_lost_run(spec, self.store, f"worker process {cause} before starting the run",
-                                               worker.slot.device))
+            for spec in unit:
+                self._finish(spec, record_lost_run(spec, self.store, f"worker process {cause} before starting the "
+                                                   "run", worker.slot.device))
         return True
 
     def _finish(self, spec: RunSpec, status: str) -> None:
@@ -299,14 +314,15 @@ def _settle_locked(spec: RunSpec, store: Store, cause: str, device: str) -> str:
 # ---- the worker side
 
 def _worker_main(conn: Connection, slot: Slot, root: str, options: dict[str, Any], parent_pid: int) -> None:
-    """Loop: receive a spec dict, say "started", execute it, report the status; None (or EOF) ends it."""
+    """Loop: receive a unit's spec dicts, say "started", execute it, report the statuses; None (or EOF) ends it."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it terminates workers
     if slot.visible_gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = slot.visible_gpu  # before anything initialises CUDA
     import torch
 
-    from ganbench.run_one import RunOptions, execute
+    from ganbench.ensemble.run import execute_unit
+    from ganbench.run_one import RunOptions
     from ganbench.results.store import Store
 
     torch.set_num_threads(slot.threads)
@@ -319,9 +335,9 @@ def _worker_main(conn: Connection, slot: Slot, root: str, options: dict[str, Any
             return  # the driver is gone
         if message is None:
             return
-        spec = RunSpec.from_dict(message)
+        unit = [RunSpec.from_dict(spec) for spec in message]
         conn.send(("started", None))
-        conn.send(("status", execute(spec, store, opts)))
+        conn.send(("status", execute_unit(unit, store, opts)))
 
 
 def _die_with_parent(parent_pid: int) -> None:

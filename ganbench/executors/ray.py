@@ -36,8 +36,9 @@ RAY_MISSING = "the ray executor needs Ray: pip install 'ganbench[ray]'"
 
 def run_ray(specs: Iterable[RunSpec], store: Store, options: RunOptions, address: str | None = None,
             on_done: Callable[[RunSpec, str], None] | None = None, *, cpus_per_run: int = 1,
-            runs_per_gpu: int = 1) -> Counter:
-    """Execute every spec as a Ray task; returns a count of final statuses, like ``run_local``.
+            runs_per_gpu: int = 1, ensemble: int | str | None = None) -> Counter:
+    """Execute every spec as a Ray task; returns a count of final statuses, like ``run_local``. With
+    ``ensemble``, runs that can train together are one task per ensemble (:mod:`ganbench.ensemble.plan`).
 
     Connects to ``address`` ("auto", "ray://head:10001", ...) when given, else starts a Ray instance with
     this machine's cores; reuses the connection when Ray is already initialised in this process. Only
@@ -56,16 +57,23 @@ def run_ray(specs: Iterable[RunSpec], store: Store, options: RunOptions, address
         store.root.mkdir(parents=True, exist_ok=True)  # so that a node without the shared mount can tell
         options = replace(options, device=device, data_root=_absolute(options.data_root),
                           cache_dir=_absolute(options.cache_dir))
-        pending = {task.remote(spec.to_dict(), root, options): spec for spec in specs}
+        units = [(spec,) for spec in specs]
+        if ensemble is not None:
+            from ganbench.ensemble.plan import plan_units
+
+            slots = int(ray.cluster_resources().get("CPU", 1) // cpus_per_run) if device == "cpu" else \
+                int(ray.cluster_resources().get("GPU", 1) * runs_per_gpu)
+            units = plan_units(specs, ensemble, max(1, slots))
+        pending = {task.remote([spec.to_dict() for spec in unit], root, options): unit for unit in units}
         counts: Counter = Counter()
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                spec = pending.pop(ref)
-                status = _settle(ray, ref, spec, store, device)
-                counts[status] += 1
-                if on_done:
-                    on_done(spec, status)
+                unit = pending.pop(ref)
+                for spec, status in zip(unit, _settle(ray, ref, unit, store, device)):
+                    counts[status] += 1
+                    if on_done:
+                        on_done(spec, status)
         return counts
     finally:
         if started:
@@ -118,8 +126,8 @@ def _absolute(path: str | None) -> str | None:
     return str(Path(path).resolve()) if path else None
 
 
-def _settle(ray: Any, ref: Any, spec: RunSpec, store: Store, device: str) -> str:
-    """The task's status, or — when the task itself was lost — the run settled as the local executor does."""
+def _settle(ray: Any, ref: Any, unit: tuple[RunSpec, ...], store: Store, device: str) -> list[str]:
+    """The task's statuses, or — when the task itself was lost — its runs settled as the local executor does."""
     from ganbench.executors.local import record_lost_run
 
     try:
@@ -129,14 +137,15 @@ def _settle(ray: Any, ref: Any, spec: RunSpec, store: Store, device: str) -> str
     except ray.exceptions.RayError as err:  # the worker died: killed, out of memory, node lost
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
         cause = f"Ray worker died ({type(err).__name__}: {first_line})"
-    return record_lost_run(spec, store, cause, device)
+    return [record_lost_run(spec, store, cause, device) for spec in unit]
 
 
-def _run_task(spec_dict: dict[str, Any], root: str, options: RunOptions) -> str:
-    """One run inside a Ray worker, with as many torch threads as CPUs Ray gave the task."""
+def _run_task(spec_dicts: list[dict[str, Any]], root: str, options: RunOptions) -> list[str]:
+    """One unit (a run, or an ensemble's runs) inside a Ray worker, with as many torch threads as CPUs Ray
+    gave the task."""
     import ray
 
-    from ganbench.run_one import execute
+    from ganbench.ensemble.run import execute_unit
     from ganbench.results.store import Store
 
     if not Path(root).is_dir():
@@ -144,4 +153,4 @@ def _run_task(spec_dict: dict[str, Any], root: str, options: RunOptions) -> str:
                             "multi-node Ray cluster it must be on a filesystem every node mounts at the same path")
     cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
     options = replace(options, threads=max(1, int(cpus)))
-    return execute(RunSpec.from_dict(spec_dict), Store(root), options)
+    return execute_unit([RunSpec.from_dict(d) for d in spec_dicts], Store(root), options)

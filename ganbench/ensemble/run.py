@@ -1,0 +1,130 @@
+"""Execute one work unit — one run, or the members of an ensemble — end to end, as :mod:`ganbench.run_one`
+does for one run: skip what is finished, lock each member, load the data once, train the members as one
+ensemble, and store each member's record the moment it is finished, so a killed ensemble loses no finished
+member. Members that cannot train together (a network with no grouped form) train one by one instead.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import Sequence
+
+from ganbench.errors import GanbenchError
+from ganbench.results.record import FINISHED
+from ganbench.results.store import Store
+from ganbench.run_one import RunOptions, execute, execute_owned, record_failure, store_outcome, with_tensorboard
+from ganbench.specs import RunSpec
+
+log = logging.getLogger(__name__)
+
+
+def execute_unit(unit: Sequence[RunSpec], store: Store, options: RunOptions = RunOptions()) -> list[str]:
+    """Each run's status, in order: one run executes as :func:`ganbench.run_one.execute`; several as one
+    ensemble of those not finished and not owned by another driver."""
+    if len(unit) == 1:
+        return [execute(unit[0], store, options)]
+    statuses: dict[str, str] = {}
+    with contextlib.ExitStack() as locks:
+        owned = []
+        for spec in unit:
+            status = _settled(spec, store, options)
+            if status is None:
+                if not locks.enter_context(store.lock(spec)):
+                    status = "locked"
+                else:
+                    status = _settled(spec, store, options)  # finished by another driver while we waited
+            if status is not None:
+                statuses[spec.run_id] = status
+                continue
+            if store.status(spec) == "failed":
+                store.reset(spec)
+            owned.append(spec)
+        if len(owned) == 1:
+            statuses[owned[0].run_id] = execute_owned(owned[0], store, options)
+        elif owned:
+            statuses.update(_train_owned(owned, store, options))
+    return [statuses[spec.run_id] for spec in unit]
+
+
+def _settled(spec: RunSpec, store: Store, options: RunOptions) -> str | None:
+    """The run's status when there is nothing to do for it, else None."""
+    status = store.status(spec)
+    if status in FINISHED or (status == "failed" and not options.retry_failed):
+        return status
+    return None
+
+
+def _train_owned(specs: list[RunSpec], store: Store, options: RunOptions) -> dict[str, str]:
+    import torch
+
+    before = torch.get_num_threads()
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    try:
+        return _train_and_record(specs, store, options)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_and_record(specs: list[RunSpec], store: Store, options: RunOptions) -> dict[str, str]:
+    import torch
+
+    from ganbench.data import load_dataset
+    from ganbench.ensemble.train import train_ensemble
+    from ganbench.evaluate import Evaluator
+    from ganbench.features.cache import default_cache_dir
+    from ganbench.tensorboard import RunLog
+    from ganbench.train import Checkpointing
+
+    statuses: dict[str, str] = {}
+    logs: list[RunLog] = []
+    tic = time.perf_counter()
+    for spec in specs:
+        store.begin(spec)
+    try:
+        first = specs[0]
+        device = torch.device(options.device)
+        dataset = load_dataset(first.dataset, dict(first.dataset_params), data_root=options.data_root,
+                               download=options.download)
+        cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+        evaluators = [Evaluator(spec.evaluation, dataset, device=device, cache_dir=cache_dir, run_seed=spec.seed)
+                      for spec in specs]
+        evaluates, checkpointings = [], []
+        for spec, evaluator in zip(specs, evaluators):
+            evaluate, on_history = evaluator, (lambda s: lambda history: store.write_history(s, history))(spec)
+            if options.tensorboard:
+                logs.append(RunLog(options.tensorboard, spec))
+                evaluate, on_history = with_tensorboard(evaluator, on_history, logs[-1])
+            evaluates.append(evaluate)
+            checkpointings.append(Checkpointing(save=(lambda s: lambda state: store.save_checkpoint(s, state))(spec),
+                                                load=(lambda s: lambda: store.load_checkpoint(s))(spec),
+                                                on_history=on_history))
+
+        def on_outcome(i: int, outcome) -> None:
+            statuses[specs[i].run_id] = store_outcome(specs[i], store, dataset, evaluators[i], outcome, options, tic)
+
+        train_ensemble(specs, dataset, device=device, evaluators=evaluates, checkpointings=checkpointings,
+                       on_outcome=on_outcome)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except GanbenchError as err:
+        if statuses:  # some members finished: this is a fault of the rest, recorded below
+            return _fail_rest(specs, store, err, options, tic, statuses)
+        log.info("training %d runs one by one: %s", len(specs), err)
+        return {spec.run_id: execute_owned(spec, store, options) for spec in specs}
+    except Exception as err:  # recorded for each unfinished member, and the grid goes on
+        return _fail_rest(specs, store, err, options, tic, statuses)
+    finally:
+        for run_log in logs:
+            run_log.close()
+    return statuses
+
+
+def _fail_rest(specs: list[RunSpec], store: Store, err: Exception, options: RunOptions, tic: float,
+               statuses: dict[str, str]) -> dict[str, str]:
+    for spec in specs:
+        if spec.run_id not in statuses:
+            statuses[spec.run_id] = record_failure(spec, store, err, options.device, time.perf_counter() - tic)
+    return statuses

@@ -1,0 +1,72 @@
+"""Which runs train together (--ensemble): the key, the blockers, the units and the option's values."""
+from __future__ import annotations
+
+import pytest
+
+from ganbench.ensemble.plan import AUTO_MEMBERS, ensemble_blocker, ensemble_key, parse_ensemble, plan_units
+from ganbench.errors import GanbenchError
+from helpers.specs import run_spec
+
+
+def test_seeds_and_member_hyperparameters_share_a_key():
+    base = ensemble_key(run_spec(seed=0))
+    assert ensemble_key(run_spec(seed=3, hparams={"lr": 5e-4, "beta1": 0.1, "beta2": 0.9})) == base
+    assert ensemble_key(run_spec("ring", "wgan", hparams={"clip": 0.1})) == \
+        ensemble_key(run_spec("ring", "wgan", seed=2, hparams={"clip": 0.5}))
+
+
+@pytest.mark.parametrize("change", [dict(hparams={"width": 16}), dict(hparams={"batch_size": 32}),
+                                    dict(loss="lsgan"), dict(steps=30), dict(n=50), dict(hparams={"n_disc": 2}),
+                                    dict(dataset_params={"sigma": 0.1})])
+def test_what_members_must_share_splits_the_key(change):
+    assert ensemble_key(run_spec(**change)) != ensemble_key(run_spec())
+
+
+def test_a_penalty_weight_of_zero_is_not_grouped_with_a_penalised_run():
+    """λ = 0 skips the penalty and its random draws, so such a run's latent stream is not a penalised one's."""
+    assert ensemble_key(run_spec("ring", "wgan_gp", hparams={"lambda": 0.0})) != \
+        ensemble_key(run_spec("ring", "wgan_gp", hparams={"lambda": 1.0}))
+    assert ensemble_key(run_spec("ring", "wgan_gp", hparams={"lambda": 2.0})) == \
+        ensemble_key(run_spec("ring", "wgan_gp", hparams={"lambda": 1.0}))
+
+
+@pytest.mark.parametrize("spec, why", [
+    (lambda: run_spec(kind="vae"), "kind 'vae'"),
+    (lambda: run_spec("ring", "began"), "BEGAN"),
+    (lambda: run_spec(hparams={"lr": {"linear": [1e-3, 1e-4]}}), "hparams.lr follows a schedule"),
+    (lambda: run_spec(hparams={"instance_noise": 0.1}), "instance_noise"),
+    (lambda: run_spec("digits", arch="dcgan", dataset_params={"size": 8}, conditioning="cgan"), "conditioning"),
+    (lambda: run_spec("digits", arch="dcgan", dataset_params={"size": 8}, augment="diffaug"), "augment"),
+])
+def test_what_the_ensemble_trainer_cannot_take_is_named(spec, why):
+    assert why in ensemble_blocker(spec())
+
+
+def test_units_group_by_key_in_order_and_leave_others_alone():
+    ns = [run_spec(seed=s) for s in range(3)]
+    ls = [run_spec("ring", "lsgan", seed=s) for s in range(2)]
+    vae = run_spec(kind="vae")
+    units = plan_units([ns[0], ls[0], vae, ns[1], ls[1], ns[2]], 8)
+    assert units == [tuple(ns), tuple(ls), (vae,)]
+    assert plan_units(ns, None) == [(r,) for r in ns]
+
+
+def test_a_member_count_caps_each_ensemble_and_auto_fills_the_slots():
+    runs = [run_spec(seed=s) for s in range(7)]
+    assert [len(u) for u in plan_units(runs, 3)] == [3, 2, 2]
+    assert sorted(r.seed for u in plan_units(runs, 3) for r in u) == list(range(7))
+    assert [len(u) for u in plan_units(runs, "auto", slots=1)] == [7]
+    assert sorted(len(u) for u in plan_units(runs, "auto", slots=2)) == [3, 4]
+    many = [run_spec(seed=s) for s in range(AUTO_MEMBERS + 1)]
+    assert max(len(u) for u in plan_units(many, "auto", slots=1)) <= AUTO_MEMBERS
+
+
+@pytest.mark.parametrize("value, expected", [(None, None), ("off", None), ("auto", "auto"), ("4", 4), (2, 2)])
+def test_the_option_reads_off_auto_or_a_count(value, expected):
+    assert parse_ensemble(value) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "many"])
+def test_a_bad_option_names_the_values(value):
+    with pytest.raises(GanbenchError, match="--ensemble: expected 'auto', 'off' or a number"):
+        parse_ensemble(value)

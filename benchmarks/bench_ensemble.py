@@ -1,10 +1,12 @@
-"""Does ``--ensemble auto`` beat ``--workers auto``? Throughput of the same grid trained both ways.
+"""Does ``--ensemble`` beat ``--workers auto``? Throughput of the same grid trained both ways.
 
 Candidates, both through ``ganbench.executors.local.run_local`` on the same run specs and the same slots
 (``plan_slots("auto")``: on CPU one 1-thread worker process per core, spawn included):
 
 * workers: each run alone, one per slot (ganbench's default);
-* ensemble: ``--ensemble auto`` — the runs grouped into ensembles (:mod:`ganbench.ensemble`), one per slot.
+* ensemble: ``--ensemble K`` — the runs grouped into ensembles (:mod:`ganbench.ensemble`), one per slot; K is
+  ``--members`` (default: the runs ÷ the slots, 8 for 16 runs on 2 cores, what ``auto`` forms where it groups —
+  on a CPU ``auto`` leaves the conv nets alone, so ``--members auto`` on ``digits16`` measures nothing).
 
 Every run trains and is evaluated as a user's would be (history, checkpoint, record, samples). Each repetition
 writes into a fresh results folder; both share one feature cache, filled by an untimed warm-up. Repetitions
@@ -20,6 +22,7 @@ suite's settings):
   the workers candidate).
 
     python benchmarks/bench_ensemble.py [--quick] [--grid ring|digits16|infogan28] [--device cpu|cuda]
+                                        [--members K|auto]
 """
 from __future__ import annotations
 
@@ -68,7 +71,7 @@ def grid(name: str, steps: int, seeds: int) -> list[RunSpec]:
     return list(expand(parse(doc)).runs)
 
 
-def run_grid(runs: list[RunSpec], slots: list[Slot], options: RunOptions, ensemble: str | None) -> float:
+def run_grid(runs: list[RunSpec], slots: list[Slot], options: RunOptions, ensemble: int | str | None) -> float:
     """Seconds to train and evaluate every run into a fresh results folder; fails unless all are done."""
     with tempfile.TemporaryDirectory(prefix="ganbench-bench-results-") as root:
         start = time.perf_counter()
@@ -84,6 +87,7 @@ def main() -> None:
     add_common_args(parser, repeats=2, quick_repeats=1)
     parser.add_argument("--grid", choices=list(GRIDS), default="ring")
     parser.add_argument("--runs-per-gpu", type=int, default=4, help="the workers candidate's runs per GPU")
+    parser.add_argument("--members", default=None, help="--ensemble's value: K or auto (default: runs ÷ slots)")
     args = finish_args(parser.parse_args())
     g = GRIDS[args.grid]
     steps, seeds = (g["steps"] // 4, g["seeds"] // 2) if args.quick else (g["steps"], g["seeds"])
@@ -92,17 +96,18 @@ def main() -> None:
     cuda = args.device == "cuda"
     workers = plan_slots("auto", gpus=None if cuda else 0, runs_per_gpu=args.runs_per_gpu if cuda else 1)
     ensembles = plan_slots("auto", gpus=None if cuda else 0, runs_per_gpu=1)
+    members = args.members or str(-(-len(runs) // len(ensembles)))
     print(machine(args.device))
     with tempfile.TemporaryDirectory(prefix="ganbench-bench-cache-") as cache:
         options = RunOptions(device=args.device, cache_dir=cache)
         run_grid(warmup, workers, options, None)  # data, real features, classifier, kernels; untimed
         candidates: dict[str, Callable[[], float]] = {
             "workers": lambda: run_grid(runs, workers, options, None),
-            "ensemble": lambda: run_grid(runs, ensembles, options, "auto")}
+            "ensemble": lambda: run_grid(runs, ensembles, options, members if members == "auto" else int(members))}
         times = interleaved(candidates, args.repeats, warmup=[])
     slot_text = {"workers": f"{len(workers)} × {workers[0].device}, {workers[0].threads} thread(s), one run each",
                  "ensemble": f"{len(ensembles)} × {ensembles[0].device}, {ensembles[0].threads} thread(s), "
-                             f"--ensemble auto"}
+                             f"--ensemble {members}"}
     rows = [[name, slot_text[name], f"{s.median:.1f}", s.spread, f"{60 * len(runs) / s.median:.1f}"]
             for name, s in times.items()]
     print_table(f"{len(runs)} runs of {args.grid} ({steps} steps, one evaluation each); median of {args.repeats}",

@@ -51,7 +51,8 @@ def run_spec(arch: str, data: dict, steps: int, seed: int = 0, eval_every: int |
     suite = parse({"name": "bench-gpu", "seeds": [seed],
                    "datasets": [{**data, "budget": {"steps": steps, "eval_every": eval_every or steps}}],
                    "models": [{"name": f"NS {arch}", "loss": "ns", "arch": arch}],
-                   "evaluation": evaluation or {"extractor": "raw", "metrics": ["fid"], "n_gen": 1000, "n_real": 1000}})
+                   "evaluation": evaluation or {"extractor": "raw", "metrics": ["fid"], "n_gen": 1000, "n_real": 1000},
+                   "calibration": []})
     (spec,) = expand(suite).runs
     return spec
 

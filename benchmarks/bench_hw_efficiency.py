@@ -20,13 +20,19 @@ oneDNN does (on the 2-core AMD EPYC these figures were measured on: ~107 vs ~240
 so a conv net's ratio to the matmul can exceed 1.0 there too. Small nets at batch 64 are bound by per-op overhead, not arithmetic: low
 ratios there are expected and are what this benchmark makes visible. No target (informative).
 
+``--ensemble K`` adds, for each architecture with a grouped form (mlp, infogan, dcgan), a row ``<arch>×K``: K
+seeds of the same run trained as one ensemble (``ganbench.ensemble.train.train_ensemble``), its achieved
+FLOP/s being K × the solo FLOP count × the ensemble's steps/s, in the same rounds as the solo rows.
+
     python benchmarks/bench_hw_efficiency.py [--quick] [--device cpu|cuda] [--threads N] [--arch NAME ...]
+                                             [--ensemble K]
 """
 from __future__ import annotations
 
 import argparse
 import statistics
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -40,11 +46,13 @@ from ganbench.specs import RunSpec  # noqa: E402
 from ganbench.expand import expand  # noqa: E402
 from ganbench.suite import parse  # noqa: E402
 from ganbench.train import train  # noqa: E402
+from ganbench.ensemble.train import train_ensemble  # noqa: E402
 
 DATA = {  # name → the suite's dataset entry
     "ring": {"name": "ring", "params": {"n_train": 4096, "n_test": 512}},
     "polygons": {"name": "polygons", "params": {"n_train": 4096, "n_test": 512, "n_holdout": 512}},
 }
+GROUPED = ("mlp", "infogan", "dcgan")  # the architectures an ensemble can group (ganbench.ensemble.grouped)
 ARCH_DATA = {"mlp": "ring", "infogan": "polygons", "dcgan": "polygons", "sndcgan": "polygons", "resnet": "polygons"}
 
 
@@ -52,7 +60,7 @@ def run_spec(arch: str, steps: int) -> RunSpec:
     """The RunSpec a suite with just this architecture (NS loss, the study's defaults) would produce."""
     suite = parse({"name": "bench-hw", "datasets": [{**DATA[ARCH_DATA[arch]], "budget": {"steps": steps}}],
                    "models": [{"name": f"NS {arch}", "loss": "ns", "arch": arch}],
-                   "evaluation": {"extractor": "raw", "metrics": ["fid"]}})
+                   "evaluation": {"extractor": "raw", "metrics": ["fid"]}, "calibration": []})
     (spec,) = expand(suite).runs
     return spec
 
@@ -68,6 +76,21 @@ def train_window(spec: RunSpec, dataset: Dataset, device: torch.device, warm: in
     outcome = train(spec, dataset, device=device, evaluate=None, checkpointing=None, progress=progress)
     assert outcome.status == "done", outcome.status
     return (steps - warm) / (marks[steps] - marks[warm]), float(outcome.compute["flops_per_step"])
+
+
+def ensemble_window(spec: RunSpec, dataset: Dataset, device: torch.device, warm: int,
+                    k: int) -> tuple[float, float]:
+    """(member-steps/s after step ``warm``, the solo FLOPs per step) of K seeds of ``spec`` as one ensemble."""
+    steps, marks = spec.budget.steps, {}
+
+    def progress(step: int) -> None:
+        if step in (warm, steps):
+            marks[step] = now(device)
+
+    outcomes = train_ensemble([replace(spec, seed=seed) for seed in range(k)], dataset, device=device,
+                              progress=progress)
+    assert all(o.status == "done" for o in outcomes), [o.status for o in outcomes]
+    return k * (steps - warm) / (marks[steps] - marks[warm]), float(outcomes[0].compute["flops_per_step"])
 
 
 def matmul_rate(n: int, device: torch.device, min_seconds: float) -> float:
@@ -108,6 +131,8 @@ def main() -> None:
     add_common_args(parser, repeats=3, quick_repeats=2)
     parser.add_argument("--arch", choices=list(ARCH_DATA), action="append", help="only these (repeatable)")
     parser.add_argument("--matmul-n", type=int, default=None, help="matrix side (default 2048 on CPU, 8192 on CUDA)")
+    parser.add_argument("--ensemble", type=int, default=None, metavar="K",
+                        help="also each grouped-form architecture as an ensemble of K seeds")
     args = finish_args(parser.parse_args())
     device = torch.device(args.device)
     cuda = device.type == "cuda"
@@ -115,18 +140,24 @@ def main() -> None:
     warm = 20 if cuda else (1 if args.quick else 2)  # step 1 holds the FLOP count: never inside the window
     measured = (200 if args.quick else 500) if cuda else (4 if args.quick else 12)
     min_mm_s = 0.5 if args.quick else 1.0
-    archs = args.arch or list(ARCH_DATA)
+    chosen = args.arch or list(ARCH_DATA)
+    windows = {arch: (arch, lambda spec, data, arch=arch: train_window(spec, data, device, warm)) for arch in chosen}
+    for arch in chosen if args.ensemble else []:
+        if arch in GROUPED:
+            windows[f"{arch}×{args.ensemble}"] = (arch, lambda spec, data: ensemble_window(spec, data, device, warm,
+                                                                                         args.ensemble))
+    archs = list(windows)
     print(machine(device))
     if cuda:
         print(f"cudnn.allow_tf32={torch.backends.cudnn.allow_tf32} (convolutions), "
               f"cuda.matmul.allow_tf32={torch.backends.cuda.matmul.allow_tf32} (matmuls)")
     datasets = {name: load_dataset(DATA[name]["name"], DATA[name]["params"]) for name in set(ARCH_DATA.values())}
-    specs = {arch: run_spec(arch, warm + measured) for arch in archs}
+    specs = {label: run_spec(arch, warm + measured) for label, (arch, _) in windows.items()}
 
     # warm-up: one short run per architecture on CUDA (kernels, allocator; on CPU the warm-up steps of
     # every window suffice) and one product of each reference
-    for arch in archs if cuda else []:
-        train_window(run_spec(arch, warm + 2), datasets[ARCH_DATA[arch]], device, warm)
+    for label, (arch, window) in windows.items() if cuda else []:
+        window(run_spec(arch, warm + 2), datasets[ARCH_DATA[arch]])
     matmul_rate(n, device, 0.1)
     conv_rate(device, 0.1)
 
@@ -138,7 +169,8 @@ def main() -> None:
         for arch in archs if r % 2 == 0 else reversed(archs):
             reference[arch].values.append(matmul_rate(n, device, min_mm_s))
             conv_ref[arch].values.append(conv_rate(device, min_mm_s / 2))
-            steps_per_s, flops[arch] = train_window(specs[arch], datasets[ARCH_DATA[arch]], device, warm)
+            base, window = windows[arch]
+            steps_per_s, flops[arch] = window(specs[arch], datasets[ARCH_DATA[base]])
             rate[arch].values.append(steps_per_s)
 
     every_mm = [v for s in reference.values() for v in s.values]
@@ -148,7 +180,7 @@ def main() -> None:
               for arch in archs}
     conv_ratios = {arch: Samples([s * flops[arch] / c for s, c in zip(rate[arch].values, conv_ref[arch].values)])
                    for arch in archs}
-    rows = [[arch, ARCH_DATA[arch], f"{flops[arch] / 1e9:.3f}", f"{rate[arch].median:.2f}", rate[arch].spread,
+    rows = [[arch, ARCH_DATA[windows[arch][0]], f"{flops[arch] / 1e9:.3f}", f"{rate[arch].median:.2f}", rate[arch].spread,
              f"{flops[arch] * rate[arch].median / 1e9:.2f}"] for arch in archs]
     print_table(f"training steps (NS loss, batch 64, {measured} steps after {warm} warm-up; median of "
                 f"{args.repeats} rounds)", ["arch", "data", "GFLOP/step", "steps/s", "spread", "GFLOP/s"], rows)

@@ -58,7 +58,7 @@ def grid(name: str, steps: int, seeds: int) -> list[RunSpec]:
     """2 models × ``seeds`` seeds, evaluated at the half and at the end."""
     dataset = {**GRIDS[name], "budget": {"steps": steps, "eval_every": steps // 2}}
     return list(expand(parse({"name": f"bench-{name}", "datasets": [dataset], "models": MODELS,
-                              "seeds": seeds})).runs)
+                              "seeds": seeds, "calibration": []})).runs)
 
 
 def run_grid(runs: list[RunSpec], slots: list[Slot], options: RunOptions) -> float:

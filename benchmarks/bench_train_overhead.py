@@ -62,7 +62,7 @@ Progress = Callable[[int], None]
 def run_spec(case: str, steps: int) -> RunSpec:
     """The RunSpec a suite with just this case would produce (validated like any suite)."""
     suite = parse({"name": "bench", "datasets": [{**DATA, "budget": {"steps": steps}}], "models": [CASES[case]],
-                   "evaluation": {"extractor": "raw", "metrics": ["fid"]}})
+                   "evaluation": {"extractor": "raw", "metrics": ["fid"]}, "calibration": []})
     (spec,) = expand(suite).runs
     return spec
 

@@ -160,15 +160,21 @@ PENALTIES.declare("r1_r2", "ganbench.penalties:r1_r2", aliases=("r3gan",),
 # g_batch_norm: False where G has no batch norm whatever g_norm says (what conditional BN needs).
 
 ARCHS: Registry[Architecture] = Registry("architecture")
+# ensemble_pays: the devices on which `--ensemble auto` groups this architecture's runs (its nets have a grouped
+# form, ganbench/ensemble/grouped.py). Measured (benchmarks/README.md, bench_hw_efficiency.py --ensemble 8): on a
+# CPU grouped linears beat their members' (mlp 1.33× at the study's sizes) and grouped convolutions cost more than
+# their members' (infogan 0.70×, dcgan 0.60×); GPUs are launch-bound, where grouping is the point.
 ARCHS.declare("mlp", "ganbench.nets.mlp:MLP", data_kinds=("vector", "image"), hparam_defaults={"d_norm": "none"},
-              resolutions=None,
+              resolutions=None, ensemble_pays=("cpu", "cuda"),
               description="PacGAN's MLP for 2D mixtures: G 4×400 BN-ReLU, D 3 maxout layers 200×5; images flattened")
 ARCHS.declare("infogan", "ganbench.nets.infogan:INFOGAN", data_kinds=("image",), hparam_defaults={},
               resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works
               revision=2,  # 2: the study's LReLU G, BN constants, conv init, BEGAN autoencoder (1: ReLU G, PyTorch BN)
+              ensemble_pays=("cuda",),
               description="InfoGAN-style conv net, the main network of Lucic et al. 2018 (2 stride-2 stages, FC 1024)")
 ARCHS.declare("dcgan", "ganbench.nets.dcgan:DCGAN", data_kinds=("image",), hparam_defaults={},
               resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works
+              ensemble_pays=("cuda",),
               description="DCGAN of the follow-up study: 5×5 stride-2 convs 64-512, up to 4 stages by resolution")
 ARCHS.declare("sndcgan", "ganbench.nets.sndcgan:SNDCGAN", data_kinds=("image",), hparam_defaults={},
               resolutions=(8, 16, 28, 32, 64),  # tested; any side ≥ 8 works

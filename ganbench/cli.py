@@ -115,7 +115,9 @@ def run(suite: Path = typer.Argument(..., help=SUITE_HELP),
         ensemble: Optional[str] = typer.Option(None, "--ensemble", metavar="K|auto",
                                                help="Train runs that differ only in seed, lr, beta1, beta2, lambda "
                                                     "and clip as one model of up to K members ('auto': up to 16, "
-                                                    "split so every worker has one); each member is recorded as "
+                                                    "split so every worker has one, and on a CPU only the MLP: "
+                                                    "grouped convolutions cost more than their members' there); "
+                                                    "each member is recorded as "
                                                     "an ordinary run, its compute noting the ensemble. Runs the "
                                                     "ensemble trainer cannot take (VAE, conditioning, "
                                                     "augmentation, BEGAN, schedules, spectral norm, ...) train "

@@ -65,22 +65,27 @@ class MemberAdam:
     def step(self) -> None:
         self.steps += self.active.to(self.steps.dtype)
         t = self.steps.clamp_min(1)  # a frozen member before its first step: no division by zero
-        bias1 = 1 - self.beta1 ** t
+        step_size = self.lr / (1 - self.beta1 ** t)  # per member, in float64 as torch's Python scalars
         bias2_sqrt = (1 - self.beta2 ** t).sqrt()
+        columns: dict[torch.dtype, tuple[Tensor, ...]] = {}
+        frozen = (~self.active[:, 0]).nonzero()[:, 0]
         for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
             if p.grad is None:
                 continue
-            dtype = p.dtype
+            if p.dtype not in columns:  # once per step and dtype, not per parameter
+                columns[p.dtype] = tuple(c.to(device=p.device, dtype=p.dtype) for c in (
+                    1 - self.beta1, self.beta2, 1 - self.beta2, step_size, bias2_sqrt))
+            w1, b2, w2, size, b2_sqrt = columns[p.dtype]
             grad, pv, mv, vv = (x.view(self.k, -1) for x in (p.grad, p, m, v))
-            active = self.active
-            b1, b2 = self.beta1.to(dtype), self.beta2.to(dtype)
-            new_m = torch.where(active, mv + (1 - b1) * (grad - mv), mv)  # lerp, as torch's Adam
-            new_v = torch.where(active, vv * b2 + (1 - b2) * grad * grad, vv)
-            denom = new_v.sqrt() / bias2_sqrt.to(dtype) + self.eps
-            update = (self.lr / bias1).to(dtype) * new_m / denom
-            pv.copy_(torch.where(active, pv - update, pv))
-            mv.copy_(new_m)
-            vv.copy_(new_v)
+            held = [x[frozen.to(x.device)].clone() for x in (pv, mv, vv)] if len(frozen) else None
+            # PyTorch's Adam arithmetic, in place, with a column per member; every member takes the same ops,
+            # so a frozen member (put back below) changes nothing for the others
+            mv.lerp_(grad, w1)
+            vv.mul_(b2).addcmul_(grad * w2, grad)  # (1 − β2)·g·g, in torch's order
+            pv.sub_(size * mv / (vv.sqrt() / b2_sqrt + self.eps))
+            if held is not None:
+                for x, kept in zip((pv, mv, vv), held):
+                    x[frozen.to(x.device)] = kept
 
     def state_dict(self) -> dict[str, Any]:
         return {"lr": self.lr.clone(), "beta1": self.beta1.clone(), "beta2": self.beta2.clone(),

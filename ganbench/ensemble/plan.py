@@ -76,17 +76,26 @@ def parse_ensemble(value: str | int | None) -> int | str | None:
     return count
 
 
-def plan_units(specs: Sequence[RunSpec], ensemble: int | str | None, slots: int = 1) -> list[Unit]:
+def pays_on(spec: RunSpec, device: str) -> bool:
+    """Whether grouping ``spec``'s architecture was measured to pay on ``device`` (catalog ``ensemble_pays``)."""
+    from ganbench.catalog import ARCHS
+
+    return device in ARCHS.meta(spec.model.arch).get("ensemble_pays", ())
+
+
+def plan_units(specs: Sequence[RunSpec], ensemble: int | str | None, slots: int = 1,
+               device: str = "cpu") -> list[Unit]:
     """The work units of ``specs``: each run alone when ``ensemble`` is None, else runs sharing a key grouped
-    into ensembles of at most ``ensemble`` members ("auto": up to :data:`AUTO_MEMBERS`, split further while
-    there are fewer units than ``slots``, so every worker has an ensemble). Order follows the runs'."""
+    into ensembles of at most ``ensemble`` members. "auto": up to :data:`AUTO_MEMBERS`, only architectures
+    whose grouping pays on ``device`` (on a CPU, not the conv nets), split further while there are fewer units
+    than ``slots`` so every worker has an ensemble. Order follows the runs'."""
     if ensemble is None:
         return [(spec,) for spec in specs]
     limit = AUTO_MEMBERS if ensemble == "auto" else int(ensemble)
     groups: dict[str, list[RunSpec]] = {}
     units: list[list[RunSpec]] = []
     for spec in specs:
-        if ensemble_blocker(spec) is not None:
+        if ensemble_blocker(spec) is not None or (ensemble == "auto" and not pays_on(spec, device)):
             units.append([spec])
             continue
         key = ensemble_key(spec)

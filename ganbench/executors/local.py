@@ -106,7 +106,7 @@ def run_local(specs: Iterable[RunSpec], store: Store, options: RunOptions, slots
     else:
         from ganbench.ensemble.plan import plan_units
 
-        units = plan_units(specs, ensemble, max(1, len(slots)))
+        units = plan_units(specs, ensemble, max(1, len(slots)), slots[0].device if slots else "cpu")
     if len(slots) <= 1 or len(units) <= 1:
         return _run_in_process(units, store, options, slots[0] if slots else Slot("cpu", None, 0), on_done)
     return _Pool(store, options, slots[:len(units)], on_done).run(units)

@@ -63,7 +63,7 @@ def run_ray(specs: Iterable[RunSpec], store: Store, options: RunOptions, address
 
             slots = int(ray.cluster_resources().get("CPU", 1) // cpus_per_run) if device == "cpu" else \
                 int(ray.cluster_resources().get("GPU", 1) * runs_per_gpu)
-            units = plan_units(specs, ensemble, max(1, slots))
+            units = plan_units(specs, ensemble, max(1, slots), device)
         pending = {task.remote([spec.to_dict() for spec in unit], root, options): unit for unit in units}
         counts: Counter = Counter()
         while pending:

@@ -70,3 +70,13 @@ def test_the_option_reads_off_auto_or_a_count(value, expected):
 def test_a_bad_option_names_the_values(value):
     with pytest.raises(GanbenchError, match="--ensemble: expected 'auto', 'off' or a number"):
         parse_ensemble(value)
+
+
+def test_auto_groups_on_a_cpu_only_what_was_measured_to_pay_there():
+    """Grouped convolutions cost more than their members' on a CPU (benchmarks/README.md): auto leaves the conv
+    nets alone there, groups them on a GPU, and an explicit member count groups them anywhere."""
+    dcgan = [run_spec("digits", arch="dcgan", dataset_params={"size": 8}, seed=s) for s in range(4)]
+    mlp = [run_spec(seed=s) for s in range(4)]
+    assert [len(u) for u in plan_units(dcgan + mlp, "auto", device="cpu")] == [1, 1, 1, 1, 4]
+    assert [len(u) for u in plan_units(dcgan + mlp, "auto", device="cuda")] == [4, 4]
+    assert [len(u) for u in plan_units(dcgan, 4, device="cpu")] == [4]

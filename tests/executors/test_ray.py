@@ -114,3 +114,18 @@ def test_missing_ray_is_a_clear_user_error(monkeypatch, tmp_path):
     with pytest.raises(GanbenchError, match="pip install 'ganbench\\[ray\\]'") as err:
         run_ray([spec], Store(tmp_path / "results"), RunOptions(device="cpu"))
     assert str(err.value) == RAY_MISSING
+
+
+@pytest.mark.slow
+@requires_ray
+def test_ray_trains_ensembles_as_the_local_executor_does(ray_instance, tmp_path):
+    """--ensemble through Ray: one task per ensemble, the same records and checkpoints as locally, a diverging
+    ensemble's members recorded diverged."""
+    suite = load(write_suite(tmp_path, **{**RAY_SUITE, "name": "rayed_ensembles", "seeds": 2}))
+    kwargs = dict(device="cpu", progress=False, ensemble=2, keep_checkpoints=True)
+    local = run_suite(suite, Store(tmp_path / "local"), workers="2", **kwargs)
+    rayed = run_suite(suite, Store(tmp_path / "ray"), executor="ray", **kwargs)
+    assert local == rayed == {"done": 4, "diverged": 2}
+    assert_same_training(tmp_path / "ray" / "rayed_ensembles", tmp_path / "local" / "rayed_ensembles")
+    records = read_intact(tmp_path / "ray" / "rayed_ensembles")
+    assert {r["compute"]["ensemble"]["members"] for r in records.values()} == {2}

@@ -129,9 +129,11 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
 
 
 def store_outcome(spec: RunSpec, store: Store, dataset: Any, evaluator: Any, outcome: Any, options: RunOptions,
-                  tic: float) -> str:
+                  tic: float, share: int = 1) -> str:
     """Write a trained run's samples (a class grid for a conditional G), its record and its final weights;
-    returns its status. ``outcome``: :class:`ganbench.train.Outcome`, of a solo run or an ensemble's member."""
+    returns its status. ``outcome``: :class:`ganbench.train.Outcome`, of a solo run or an ensemble's member;
+    ``share``: the members the wall time since ``tic`` was spent on (a member's ``seconds``, which the budget
+    curves add up, are its share)."""
     from ganbench.evaluate import GRID_COLUMNS
 
     samples_file = None
@@ -148,7 +150,7 @@ def store_outcome(spec: RunSpec, store: Store, dataset: Any, evaluator: Any, out
     store.write_record(evaluated_record(
         spec, outcome.history, evaluator.directions, status=outcome.status, diverged_at=outcome.diverged_at,
         diverged_cause=outcome.diverged_what,
-        compute={**outcome.compute, "seconds": time.perf_counter() - tic, "device": options.device},
+        compute={**outcome.compute, "seconds": (time.perf_counter() - tic) / share, "device": options.device},
         protocol=_protocol(evaluator, outcome.sample_latent), samples=samples_file,
         mode_centres=_mode_centres(dataset)))
     store.finish(spec, outcome.generator.state_dict(), keep_checkpoint=options.keep_checkpoints)

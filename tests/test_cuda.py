@@ -1,5 +1,6 @@
 """The CUDA paths: every architecture trains a step on the GPU, resume is exact there too, evaluation on
-the GPU agrees with the CPU, and the CLI runs a suite with ``--device cuda``. Skipped without a GPU."""
+the GPU agrees with the CPU, an ensemble's members are their solo runs there too, and the CLI runs a suite
+with ``--device cuda``. Skipped without a GPU."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ from ganbench.data import load_dataset
 from ganbench.evaluate import Evaluator
 from ganbench.catalog import arch_names
 from ganbench.nets import ARCHS
+from ganbench.ensemble.train import train_ensemble
 from ganbench.train import train
 
 from helpers.cli import ganbench_cli
@@ -104,3 +106,19 @@ def test_cli_runs_a_suite_on_the_gpu(tmp_path):
     results = [json.loads(p.read_text()) for p in (tmp_path / "results" / "tiny").glob("*/result.json")]
     assert results and all(r["status"] == "done" for r in results)
     assert all(r["compute"]["device"].startswith("cuda") for r in results)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan", "infogan"])
+def test_ensemble_members_are_their_solo_runs_on_the_gpu(arch):
+    """Each member's latents and penalty draws come from its own CUDA generator, as its solo run's from the
+    global one: after 4 WGAN-GP steps its samples are the solo run's, to float tolerance."""
+    specs = [run_spec(loss="wgan_gp", arch=arch, steps=4, seed=seed, hparams={"lr": 1e-3 * (seed + 1)},
+                      **data_for(arch)) for seed in range(3)]
+    dataset = load_dataset(specs[0].dataset, dict(specs[0].dataset_params))
+    members = train_ensemble(specs, dataset, device="cuda")
+    z = torch.rand(32, specs[0].hparams["z_dim"], device="cuda") * 2 - 1
+    for spec, member in zip(specs, members):
+        solo = train(spec, dataset, device="cuda")
+        with torch.no_grad():
+            torch.testing.assert_close(member.generator.eval()(z), solo.generator.eval()(z), rtol=1e-3, atol=1e-4)
+        assert member.compute["ensemble"]["members"] == 3

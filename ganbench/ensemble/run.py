@@ -103,7 +103,8 @@ def _train_and_record(specs: list[RunSpec], store: Store, options: RunOptions) -
                                                 on_history=on_history))
 
         def on_outcome(i: int, outcome) -> None:
-            statuses[specs[i].run_id] = store_outcome(specs[i], store, dataset, evaluators[i], outcome, options, tic)
+            statuses[specs[i].run_id] = store_outcome(specs[i], store, dataset, evaluators[i], outcome, options, tic,
+                                                      share=len(specs))
 
         train_ensemble(specs, dataset, device=device, evaluators=evaluates, checkpointings=checkpointings,
                        on_outcome=on_outcome)

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, replace
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from ganbench.ensemble.plan import Unit
 from ganbench.errors import GanbenchError
 from ganbench.specs import RunSpec
 
@@ -42,7 +43,6 @@ if TYPE_CHECKING:  # the real imports are deferred: a GPU worker must set CUDA_V
 log = logging.getLogger(__name__)
 
 OnDone = Callable[[RunSpec, str], None]
-Unit = tuple[RunSpec, ...]  # what a worker trains at once: one run, or an ensemble's (ganbench.ensemble.plan)
 STOP_TIMEOUT_S = 10.0  # how long an idle worker may take to exit before it is terminated
 LOST_LOCK_WAIT_S = 5.0  # how long a lost run's lock may take to become stale (its dead owner not yet reaped)
 

@@ -422,6 +422,21 @@ def protocol_note(runs: pd.DataFrame) -> tuple[str, list[str]]:
     return verdict, items
 
 
+def ensemble_note(runs: pd.DataFrame) -> str:
+    """How many runs trained as members of ensembles (``--ensemble``), or "" when none did: each is its run, on
+    another floating-point path than a solo run's (docs/ensembles.md), which a reader comparing runs should know."""
+    if "ensemble" not in runs.columns or runs.empty:
+        return ""
+    members = runs["ensemble"].notna()
+    if not members.any():
+        return ""
+    sizes = sorted({int(k) for k in runs.loc[members, "ensemble"]})
+    size_text = ", ".join(str(k) for k in sizes)
+    return (f"{int(members.sum())} of {len(runs)} runs trained as members of ensembles of {size_text} "
+            "(--ensemble): each is its run on another floating-point path than a solo run's; over seeds the "
+            "outcomes are distributed alike (docs/ensembles.md).")
+
+
 def protocol_cards(runs: pd.DataFrame) -> dict[str, list[tuple[str, int]]]:
     """Panel (dataset) → the distinct protocol cards of its runs with how many runs each, most runs first; a
     panel with more than one was scored under different protocols, whose numbers do not compare."""
@@ -492,6 +507,9 @@ def _page(title, frame, runs, headlines, ups, summary_tbl, pair_tbl, figs, writt
         meta.append(f'<span class="note">{html.escape(", ".join(mixed))}: runs scored under different protocols '
                     '(extractor, preprocessing, sample counts or library versions): see <a href="#protocol-card">'
                     "the protocol card</a>.</span>")
+    together = ensemble_note(models_only(runs))
+    if together:
+        meta.append(f'<span class="note">{html.escape(together)}</span>')
     verdict, departures = protocol_note(models_only(runs))
     if verdict:
         link = ' See <a href="#protocol">the departures</a>.' if departures else ""

@@ -26,7 +26,7 @@ __all__ = ["RUN_COLUMNS", "STATUSES", "directions", "load_results", "metric_dire
 ID_COLUMNS = ["suite", "run_id", "phase", "role", "dataset", "model", "kind", "loss", "arch", "penalty",
               "conditioning", "augment", "setting", "seed", "status", "complete"]
 POINT_COLUMNS = ["step", "elapsed", "metric", "value", "higher_is_better", "is_best", "is_final"]
-TAIL_COLUMNS = ["steps", "seconds", "train_seconds", "eval_seconds", "flops_per_step", "device",
+TAIL_COLUMNS = ["steps", "seconds", "train_seconds", "eval_seconds", "flops_per_step", "device", "ensemble",
                 "compute_hours", "extractor", "extractor_identity", "real_split", "n_real", "n_gen",
                 "diverged_at", "diverged_cause", "error", "dataset_params", "run_dir", "samples", "samples_2d",
                 "mode_centres", "departures", "headline", "protocol_card", "sampling_panel", "calibration_samples"]
@@ -37,7 +37,7 @@ _CATEGORICAL = {"suite", "run_id", "phase", "role", "dataset", "model", "kind", 
                 "status", "metric", "device", "extractor", "extractor_identity", "real_split",
                 "diverged_cause", "error", "dataset_params", "run_dir", "samples", "samples_2d", "mode_centres",
                 "departures", "headline", "protocol_card", "sampling_panel", "calibration_samples"}
-_INTEGER = {"setting", "seed", "steps", "n_real", "n_gen", "diverged_at", "step"}
+_INTEGER = {"setting", "seed", "steps", "n_real", "n_gen", "diverged_at", "step", "ensemble"}
 _FLOAT = {"seconds", "train_seconds", "eval_seconds", "flops_per_step", "compute_hours", "elapsed",
           "value"}
 
@@ -102,6 +102,7 @@ def _run_fields(rec: RunRecord) -> dict[str, Any]:
         "seconds": seconds, "train_seconds": compute.get("train_seconds"),
         "eval_seconds": compute.get("eval_seconds"), "flops_per_step": compute.get("flops_per_step"),
         "device": compute.get("device"),
+        "ensemble": (compute.get("ensemble") or {}).get("members"),  # trained as a member of K (--ensemble)
         "compute_hours": None if seconds is None else float(seconds) / 3600.0,
         "extractor": protocol.get("extractor", evaluation.get("extractor")),
         "extractor_identity": protocol.get("identity"),

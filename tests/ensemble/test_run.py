@@ -4,12 +4,15 @@ ensemble trainer cannot take trained alone."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from ganbench.ensemble import train as ensemble_train
 from ganbench.executors.local import Slot, run_local
 from ganbench.expand import expand
+from ganbench.report.builder import ensemble_note
+from ganbench.results.frame import records_to_frame, run_table
 from ganbench.results.store import Store, scan
 from ganbench.run_one import RunOptions
 from ganbench.suite import load
@@ -42,6 +45,21 @@ def test_members_are_recorded_as_ordinary_runs_noting_the_ensemble(tmp_path):
         assert record.compute["train_seconds"] > 0 and record.compute["flops_per_step"] > 0
         history = (tmp_path / "results" / "tiny" / record.run_id / "history.jsonl").read_text().splitlines()
         assert [json.loads(row)["step"] for row in history] == [20, 40, 60]
+    runs = run_table(records_to_frame(list(records.values())))  # what the report reads
+    assert sorted(runs["ensemble"].dropna().tolist()) == [3, 3, 3] and runs["ensemble"].isna().sum() == 3
+    assert ensemble_note(runs).startswith("3 of 6 runs trained as members of ensembles of 3 (--ensemble)")
+    assert ensemble_note(runs[runs["model"] == "VAE"]) == ""
+
+
+def test_each_member_is_charged_its_share_of_the_wall_time(tmp_path):
+    """The budget curves add runs' seconds: three members must add up to the ensemble's time, not three times it."""
+    suite = write_suite(tmp_path, seeds=3, models=[{"name": "NS GAN", "loss": "ns", "arch": "mlp"}], budget=BUDGET)
+    tic = time.perf_counter()
+    run_suite(load(suite), Store(tmp_path / "results"), workers="1", device="cpu", ensemble=3, progress=False)
+    wall = time.perf_counter() - tic
+    seconds = [r.compute["seconds"] for r in _records(tmp_path / "results" / "tiny").values()]
+    assert len(seconds) == 3 and sum(seconds) <= wall
+    assert max(seconds) == pytest.approx(min(seconds), rel=0.05)  # all finished together: equal shares
 
 
 def test_worker_processes_train_an_ensemble_exactly_as_the_driver_does(tmp_path):

@@ -27,20 +27,18 @@ suite's settings):
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
-import time
-from collections import Counter
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import add_common_args, finish_args, interleaved, machine, paired, print_table, verdict  # noqa: E402
+from bench_parallel import run_grid  # noqa: E402  (the same timed grid, with --ensemble)
 
-from ganbench.executors.local import Slot, plan_slots, run_local  # noqa: E402
+from ganbench.executors.local import plan_slots  # noqa: E402
 from ganbench.expand import expand  # noqa: E402
-from ganbench.results.store import Store  # noqa: E402
 from ganbench.run_one import RunOptions  # noqa: E402
 from ganbench.specs import RunSpec  # noqa: E402
 from ganbench.suite import parse  # noqa: E402
@@ -69,17 +67,6 @@ def grid(name: str, steps: int, seeds: int) -> list[RunSpec]:
     doc = {"name": f"bench-{name}", "datasets": [dataset], "calibration": [],
            "models": [{"name": "NS GAN", "loss": "ns", "arch": g["arch"]}], "seeds": seeds}
     return list(expand(parse(doc)).runs)
-
-
-def run_grid(runs: list[RunSpec], slots: list[Slot], options: RunOptions, ensemble: int | str | None) -> float:
-    """Seconds to train and evaluate every run into a fresh results folder; fails unless all are done."""
-    with tempfile.TemporaryDirectory(prefix="ganbench-bench-results-") as root:
-        start = time.perf_counter()
-        counts = run_local(runs, Store(root), options, slots, ensemble=ensemble)
-        seconds = time.perf_counter() - start
-    if counts != Counter(done=len(runs)):
-        raise SystemExit(f"not every run finished: {dict(counts)} (see the results folder's error.txt)")
-    return seconds
 
 
 def main() -> None:

@@ -61,11 +61,13 @@ def grid(name: str, steps: int, seeds: int) -> list[RunSpec]:
                               "seeds": seeds, "calibration": []})).runs)
 
 
-def run_grid(runs: list[RunSpec], slots: list[Slot], options: RunOptions) -> float:
-    """Seconds to train and evaluate every run into a fresh results folder; fails unless all are done."""
+def run_grid(runs: list[RunSpec], slots: list[Slot], options: RunOptions,
+             ensemble: int | str | None = None) -> float:
+    """Seconds to train and evaluate every run into a fresh results folder (``ensemble``: run_local's
+    ``--ensemble``); fails unless all are done."""
     with tempfile.TemporaryDirectory(prefix="ganbench-bench-results-") as root:
         start = time.perf_counter()
-        counts = run_local(runs, Store(root), options, slots)
+        counts = run_local(runs, Store(root), options, slots, ensemble=ensemble)
         seconds = time.perf_counter() - start
     if counts != Counter(done=len(runs)):
         raise SystemExit(f"not every run finished: {dict(counts)} (see the results folder's error.txt)")

@@ -79,9 +79,13 @@ def train_ensemble(specs: Sequence[RunSpec], dataset: Dataset, *, device: torch.
     starts = [int(state["step"]) if state is not None else 0 for state in states]
     if len(set(starts)) > 1:  # killed between two members' checkpoints: each step's members resume together
         outcomes: dict[int, Outcome] = {}
+
+        def renumbered(index: list[int]) -> OnOutcome | None:  # a part's member j is this ensemble's index[j]
+            return (lambda j, outcome: on_outcome(index[j], outcome)) if on_outcome is not None else None
+
         for start in sorted(set(starts)):
             index = [i for i in range(k) if starts[i] == start]
-            forward = (lambda i_map: (lambda j, o: on_outcome(i_map[j], o)))(index) if on_outcome else None
+            forward = renumbered(index)
             parts = train_ensemble([specs[i] for i in index], dataset, device=device,
                                    evaluators=[evaluators[i] for i in index],
                                    checkpointings=[checkpointings[i] for i in index], on_outcome=forward,

@@ -79,6 +79,10 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "auto", device: s
 
         done_counts: Counter = Counter()
 
+        def on_plan(text: str) -> None:  # how --ensemble grouped this batch, above the bar
+            if progress:
+                bar.write(text)
+
         def on_done(run: RunSpec, status: str) -> None:
             done_counts[status] += 1
             bar.update(1)
@@ -91,12 +95,13 @@ def run_suite(spec: SuiteSpec, store: Store, *, workers: str = "auto", device: s
 
             slots = plan_slots(workers, gpus=0 if device == "cpu" else None, runs_per_gpu=runs_per_gpu,
                                threads=threads)
-            counts += run_local(batch, store, options, slots, on_done, ensemble=ensemble)
+            counts += run_local(batch, store, options, slots, on_done, ensemble=ensemble, on_plan=on_plan)
         elif executor == "ray":
             from ganbench.executors.ray import run_ray
 
             counts += run_ray(batch, store, options, address=address, on_done=on_done,
-                              runs_per_gpu=runs_per_gpu, cpus_per_run=threads or 1, ensemble=ensemble)
+                              runs_per_gpu=runs_per_gpu, cpus_per_run=threads or 1, ensemble=ensemble,
+                              on_plan=on_plan)
         else:
             raise GanbenchError(f"--executor: expected local or ray, got '{executor}'")
         bar.close()

@@ -25,9 +25,10 @@ Unit = tuple[RunSpec, ...]  # what one worker trains at once: one run, or the me
 
 
 def ensemble_blocker(spec: RunSpec) -> str | None:
-    """Why ``spec`` cannot train in an ensemble, or None when it can (its architecture is checked when the
-    ensemble is built: a network with no grouped form sends its members back to solo training)."""
-    from ganbench.catalog import LOSSES, dataset_task
+    """Why ``spec`` cannot train in an ensemble, or None when it can. Read from the spec and the catalog's
+    metadata, without torch; the networks are checked again when the ensemble is built (a layer with no
+    grouped form sends its members back to solo training)."""
+    from ganbench.catalog import ARCHS, LOSSES, dataset_task  # metadata only: no torch
     from ganbench.schedules import is_schedule
 
     hp = spec.hparams
@@ -40,9 +41,13 @@ def ensemble_blocker(spec: RunSpec) -> str | None:
                        ("instance_noise", float(hp.get("instance_noise", 0) or 0) > 0)):
         if used:
             return f"{what} is not supported by the ensemble trainer"
-    loss = LOSSES.entry(spec.model.loss).obj
-    if loss.d_output != "logit" or loss.rescores_after_step:
-        return f"loss '{spec.model.loss}' keeps state across steps (BEGAN's k)"
+    if LOSSES.meta(spec.model.loss).get("d_output", "logit") != "logit":
+        return f"loss '{spec.model.loss}' has an autoencoder D and keeps state across steps (BEGAN's k)"
+    if not ARCHS.meta(spec.model.arch).get("ensemble_pays"):
+        return f"architecture '{spec.model.arch}' has no grouped form"
+    norms = sorted({hp.get("d_norm"), hp.get("g_norm")} & {"spectral", "layer"})
+    if norms:
+        return f"{norms[0]} norm has no grouped form"
     scheduled = sorted(name for name, value in hp.items() if is_schedule(value))
     if scheduled:
         return f"hparams.{scheduled[0]} follows a schedule"
@@ -114,3 +119,25 @@ def plan_units(specs: Sequence[RunSpec], ensemble: int | str | None, slots: int 
         unit = chunked.pop(largest)
         chunked[largest:largest] = [unit[0::2], unit[1::2]]
     return [tuple(unit) for unit in chunked]
+
+
+def describe_units(units: Sequence[Unit], ensemble: int | str, device: str = "cpu") -> str:
+    """One line for the user: how ``--ensemble`` grouped the runs, and why the others train alone, e.g.
+    "--ensemble auto: 30 runs in 6 ensembles of 5, 38 alone (kind 'floor' …: 10; no other run to group: 8)"."""
+    groups = [len(u) for u in units if len(u) > 1]
+    alone = [u[0] for u in units if len(u) == 1]
+    why: dict[str, int] = {}
+    for spec in alone:
+        reason = ensemble_blocker(spec)
+        if reason is None:
+            reason = f"grouping does not pay on {device}" if ensemble == "auto" and not pays_on(spec, device) \
+                else "no other run to group with"
+        why[reason] = why.get(reason, 0) + 1
+    sizes = sorted(set(groups))
+    size_text = str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}" if sizes else ""
+    text = f"--ensemble {ensemble}: {sum(groups)} runs in {len(groups)} ensemble{'s' * (len(groups) != 1)}" + \
+        (f" of {size_text}" if groups else "")
+    if alone:
+        reasons = "; ".join(f"{reason}: {n}" for reason, n in sorted(why.items(), key=lambda kv: -kv[1]))
+        text += f", {len(alone)} alone ({reasons})"
+    return text

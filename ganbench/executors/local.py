@@ -92,11 +92,13 @@ def _count(workers: int | str) -> int:
 
 
 def run_local(specs: Iterable[RunSpec], store: Store, options: RunOptions, slots: list[Slot],
-              on_done: OnDone | None = None, ensemble: int | str | None = None) -> Counter:
+              on_done: OnDone | None = None, ensemble: int | str | None = None,
+              on_plan: Callable[[str], None] | None = None) -> Counter:
     """Execute every spec; returns a count of final statuses (done, diverged, failed, locked, running, ...).
 
     ``ensemble`` (``--ensemble``): runs that can train together do, in ensembles of at most that many members
-    ("auto": :func:`ganbench.ensemble.plan.plan_units`), one ensemble per slot at a time.
+    ("auto": :func:`ganbench.ensemble.plan.plan_units`), one ensemble per slot at a time; ``on_plan`` is told
+    how they were grouped, in a line for the user.
     """
     specs = list(specs)
     if not specs:
@@ -104,9 +106,12 @@ def run_local(specs: Iterable[RunSpec], store: Store, options: RunOptions, slots
     if ensemble is None:
         units: list[Unit] = [(spec,) for spec in specs]
     else:
-        from ganbench.ensemble.plan import plan_units
+        from ganbench.ensemble.plan import describe_units, plan_units
 
-        units = plan_units(specs, ensemble, max(1, len(slots)), slots[0].device if slots else "cpu")
+        device = slots[0].device if slots else "cpu"
+        units = plan_units(specs, ensemble, max(1, len(slots)), device)
+        if on_plan is not None:
+            on_plan(describe_units(units, ensemble, device))
     if len(slots) <= 1 or len(units) <= 1:
         return _run_in_process(units, store, options, slots[0] if slots else Slot("cpu", None, 0), on_done)
     return _Pool(store, options, slots[:len(units)], on_done).run(units)

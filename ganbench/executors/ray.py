@@ -36,7 +36,8 @@ RAY_MISSING = "the ray executor needs Ray: pip install 'ganbench[ray]'"
 
 def run_ray(specs: Iterable[RunSpec], store: Store, options: RunOptions, address: str | None = None,
             on_done: Callable[[RunSpec, str], None] | None = None, *, cpus_per_run: int = 1,
-            runs_per_gpu: int = 1, ensemble: int | str | None = None) -> Counter:
+            runs_per_gpu: int = 1, ensemble: int | str | None = None,
+            on_plan: Callable[[str], None] | None = None) -> Counter:
     """Execute every spec as a Ray task; returns a count of final statuses, like ``run_local``. With
     ``ensemble``, runs that can train together are one task per ensemble (:mod:`ganbench.ensemble.plan`).
 
@@ -59,11 +60,13 @@ def run_ray(specs: Iterable[RunSpec], store: Store, options: RunOptions, address
                           cache_dir=_absolute(options.cache_dir))
         units = [(spec,) for spec in specs]
         if ensemble is not None:
-            from ganbench.ensemble.plan import plan_units
+            from ganbench.ensemble.plan import describe_units, plan_units
 
             slots = int(ray.cluster_resources().get("CPU", 1) // cpus_per_run) if device == "cpu" else \
                 int(ray.cluster_resources().get("GPU", 1) * runs_per_gpu)
             units = plan_units(specs, ensemble, max(1, slots), device)
+            if on_plan is not None:
+                on_plan(describe_units(units, ensemble, device))
         pending = {task.remote([spec.to_dict() for spec in unit], root, options): unit for unit in units}
         counts: Counter = Counter()
         while pending:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ganbench.ensemble.plan import AUTO_MEMBERS, ensemble_blocker, ensemble_key, parse_ensemble, plan_units
+from ganbench.ensemble.plan import (AUTO_MEMBERS, describe_units, ensemble_blocker, ensemble_key, parse_ensemble,
+                                    plan_units)
 from ganbench.errors import GanbenchError
 from helpers.specs import run_spec
 
@@ -80,3 +81,47 @@ def test_auto_groups_on_a_cpu_only_what_was_measured_to_pay_there():
     assert [len(u) for u in plan_units(dcgan + mlp, "auto", device="cpu")] == [1, 1, 1, 1, 4]
     assert [len(u) for u in plan_units(dcgan + mlp, "auto", device="cuda")] == [4, 4]
     assert [len(u) for u in plan_units(dcgan, 4, device="cpu")] == [4]
+
+
+def test_the_blocker_reads_metadata_that_agrees_with_the_classes():
+    """The planner reads the catalog without torch; the metadata must say what the classes do: every loss
+    with an autoencoder D or a per-step update is declared so, and every architecture declared groupable
+    builds a grouped network (and the others do not)."""
+    import torch
+
+    from ganbench.catalog import ARCHS, LOSSES
+    from ganbench.data import load_dataset
+    from ganbench.ensemble.grouped import supports
+    from ganbench.train import _build
+
+    for entry in LOSSES:
+        stateful = entry.obj.d_output != "logit" or entry.obj.rescores_after_step
+        assert stateful == (entry.metadata.get("d_output", "logit") != "logit"), entry.name
+    for entry in ARCHS:
+        if entry.metadata.get("task") == "translation":
+            continue
+        image = "image" in entry.metadata["data_kinds"]
+        spec = run_spec("digits", arch=entry.name, dataset_params={"size": 8}) if image else run_spec(arch=entry.name)
+        run = _build(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
+        groupable = supports(run.G) is None and supports(run.D) is None
+        assert groupable == bool(entry.metadata.get("ensemble_pays")), entry.name
+
+
+@pytest.mark.parametrize("spec, why", [
+    (lambda: run_spec("digits", arch="resnet", dataset_params={"size": 8}), "architecture 'resnet' has no grouped"),
+    (lambda: run_spec(hparams={"d_norm": "spectral"}), "spectral norm has no grouped form"),
+])
+def test_networks_without_a_grouped_form_are_named_before_anything_is_built(spec, why):
+    assert why in ensemble_blocker(spec())
+
+
+def test_the_plan_is_told_in_one_line():
+    ns = [run_spec(seed=s) for s in range(4)]
+    lone = run_spec("ring", "lsgan")
+    vae = [run_spec(kind="vae", seed=s) for s in range(2)]
+    dcgan = [run_spec("digits", arch="dcgan", dataset_params={"size": 8}, seed=s) for s in range(2)]
+    units = plan_units(ns + [lone] + vae + dcgan, "auto", device="cpu")
+    assert describe_units(units, "auto", "cpu") == (
+        "--ensemble auto: 4 runs in 1 ensemble of 4, 5 alone (kind 'vae' (the ensemble trainer takes GANs): 2; "
+        "grouping does not pay on cpu: 2; no other run to group with: 1)")
+    assert describe_units(plan_units(ns, 2), 2) == "--ensemble 2: 4 runs in 2 ensembles of 2"

@@ -109,6 +109,14 @@ def test_a_network_with_no_grouped_form_trains_its_runs_alone(tmp_path):
     assert all("ensemble" not in r.compute for r in _records(tmp_path / "results" / "tiny").values())
 
 
+def test_the_cli_says_how_it_grouped_the_runs(tmp_path):
+    suite = write_suite(tmp_path, seeds=2, budget={"steps": 10, "eval_every": 10})
+    out = ganbench_cli("run", suite, "--ensemble", "auto", "--workers", "1", "--results", tmp_path / "r", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "--ensemble auto: 4 runs in 2 ensembles of 2" in out.stdout
+    assert "finished: 4 done" in out.stdout
+
+
 def test_a_bad_ensemble_option_is_one_message_and_exit_code_2(tmp_path):
     suite = write_suite(tmp_path)
     out = ganbench_cli("run", suite, "--ensemble", "many", "--results", tmp_path / "r", cwd=tmp_path)

@@ -5,11 +5,12 @@ parameter becomes ``diverged``; either way the caller's grid goes on.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ganbench import __version__
 from ganbench.calibration import is_calibration
@@ -55,33 +56,49 @@ def evaluated_record(spec: RunSpec, history: list[dict[str, Any]], directions: d
 def execute(spec: RunSpec, store: Store, options: RunOptions = RunOptions(),
             progress: Callable[[int], None] | None = None) -> str:
     """Train and evaluate ``spec`` unless it is finished or owned by another driver; returns its status."""
-    status = store.status(spec)
-    if status in FINISHED or (status == "failed" and not options.retry_failed):
+    status = settled(spec, store, options)
+    if status is not None:
         return status
     with store.lock(spec) as owned:
         if not owned:
             return "locked"
-        status = store.status(spec)  # another driver may have finished it while we waited
-        if status in FINISHED or (status == "failed" and not options.retry_failed):
+        status = settled(spec, store, options)  # another driver may have finished it while we waited
+        if status is not None:
             return status
-        if status == "failed":
-            store.reset(spec)
         return execute_owned(spec, store, options, progress)
+
+
+def settled(spec: RunSpec, store: Store, options: RunOptions) -> str | None:
+    """The run's status when there is nothing to do for it (finished, or failed without ``retry_failed``),
+    else None."""
+    status = store.status(spec)
+    if status in FINISHED or (status == "failed" and not options.retry_failed):
+        return status
+    return None
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """``threads`` torch threads inside the block (None: as they are), the caller's count back afterwards."""
+    import torch  # here, not at module level: `ganbench status` imports this module and needs no torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def execute_owned(spec: RunSpec, store: Store, options: RunOptions,
                   progress: Callable[[int], None] | None = None) -> str:
-    """Train and record a run whose lock the caller holds, with ``options.threads`` torch threads, giving the
-    caller back its own count afterwards."""
-    import torch  # here, not at module level: `ganbench status` imports this module and needs no torch
-
-    before = torch.get_num_threads()
-    if options.threads:
-        torch.set_num_threads(options.threads)
-    try:
+    """Train and record a run whose lock the caller holds (a failed one to retry is reset first), with
+    ``options.threads`` torch threads."""
+    if store.status(spec) == "failed":
+        store.reset(spec)
+    with torch_threads(options.threads):
         return _train_and_record(spec, store, options, progress)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress) -> str:

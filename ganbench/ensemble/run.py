@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Sequence
 
 from ganbench.errors import GanbenchError
-from ganbench.results.record import FINISHED
 from ganbench.results.store import Store
-from ganbench.run_one import RunOptions, execute, execute_owned, record_failure, store_outcome, with_tensorboard
+from ganbench.run_one import (RunOptions, execute, execute_owned, record_failure, settled, store_outcome, torch_threads,
+                              with_tensorboard)
 from ganbench.specs import RunSpec
 
 log = logging.getLogger(__name__)
@@ -29,43 +29,22 @@ def execute_unit(unit: Sequence[RunSpec], store: Store, options: RunOptions = Ru
     with contextlib.ExitStack() as locks:
         owned = []
         for spec in unit:
-            status = _settled(spec, store, options)
+            status = settled(spec, store, options)
             if status is None:
                 if not locks.enter_context(store.lock(spec)):
                     status = "locked"
                 else:
-                    status = _settled(spec, store, options)  # finished by another driver while we waited
+                    status = settled(spec, store, options)  # finished by another driver while we waited
             if status is not None:
                 statuses[spec.run_id] = status
-                continue
-            if store.status(spec) == "failed":
-                store.reset(spec)
-            owned.append(spec)
+            else:
+                owned.append(spec)
         if len(owned) == 1:
             statuses[owned[0].run_id] = execute_owned(owned[0], store, options)
         elif owned:
-            statuses.update(_train_owned(owned, store, options))
+            with torch_threads(options.threads):
+                statuses.update(_train_and_record(owned, store, options))
     return [statuses[spec.run_id] for spec in unit]
-
-
-def _settled(spec: RunSpec, store: Store, options: RunOptions) -> str | None:
-    """The run's status when there is nothing to do for it, else None."""
-    status = store.status(spec)
-    if status in FINISHED or (status == "failed" and not options.retry_failed):
-        return status
-    return None
-
-
-def _train_owned(specs: list[RunSpec], store: Store, options: RunOptions) -> dict[str, str]:
-    import torch
-
-    before = torch.get_num_threads()
-    if options.threads:
-        torch.set_num_threads(options.threads)
-    try:
-        return _train_and_record(specs, store, options)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _train_and_record(specs: list[RunSpec], store: Store, options: RunOptions) -> dict[str, str]:
@@ -82,6 +61,8 @@ def _train_and_record(specs: list[RunSpec], store: Store, options: RunOptions) -
     logs: list[RunLog] = []
     tic = time.perf_counter()
     for spec in specs:
+        if store.status(spec) == "failed":  # a failed run to retry (--retry-failed) starts afresh
+            store.reset(spec)
         store.begin(spec)
     try:
         first = specs[0]

@@ -108,8 +108,7 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
     from ganbench.data.pairs import is_domain_pair
     from ganbench.evaluate import Evaluator
     from ganbench.features.cache import default_cache_dir
-    from ganbench.tensorboard import RunLog
-    from ganbench.train import Checkpointing, train
+    from ganbench.train import train
 
     store.begin(spec)
     tic = time.perf_counter()
@@ -127,12 +126,7 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
         evaluator = Evaluator(spec.evaluation, dataset, device=device, cache_dir=cache_dir, run_seed=spec.seed)
         if is_calibration(spec.model.kind):  # real data scored as a model: nothing to train
             return _score_calibration(spec, store, dataset, evaluator, tic)
-        evaluate, on_history = evaluator, lambda history: store.write_history(spec, history)
-        if options.tensorboard:
-            log = RunLog(options.tensorboard, spec)
-            evaluate, on_history = with_tensorboard(evaluator, on_history, log)
-        checkpointing = Checkpointing(save=lambda state: store.save_checkpoint(spec, state),
-                                      load=lambda: store.load_checkpoint(spec), on_history=on_history)
+        evaluate, checkpointing, log = stored_training(spec, store, evaluator, options.tensorboard)
         outcome = train(spec, dataset, device=device, evaluate=evaluate, checkpointing=checkpointing,
                         progress=progress)  # history.jsonl is written at every evaluation (on_history)
         return store_outcome(spec, store, dataset, evaluator, outcome, options, tic)
@@ -143,6 +137,21 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
     finally:
         if log is not None:
             log.close()
+
+
+def stored_training(spec: RunSpec, store: Store, evaluator: Any, tensorboard: str | None) -> tuple[Any, Any, Any]:
+    """What a trainer needs to keep a run in the store: (its evaluate, its Checkpointing — saved and loaded by
+    the store, history.jsonl written at every evaluation — and the TensorBoard log to close, or None)."""
+    from ganbench.tensorboard import RunLog
+    from ganbench.train import Checkpointing
+
+    evaluate, on_history, log = evaluator, (lambda history: store.write_history(spec, history)), None
+    if tensorboard:
+        log = RunLog(tensorboard, spec)
+        evaluate, on_history = with_tensorboard(evaluator, on_history, log)
+    checkpointing = Checkpointing(save=lambda state: store.save_checkpoint(spec, state),
+                                  load=lambda: store.load_checkpoint(spec), on_history=on_history)
+    return evaluate, checkpointing, log
 
 
 def store_outcome(spec: RunSpec, store: Store, dataset: Any, evaluator: Any, outcome: Any, options: RunOptions,

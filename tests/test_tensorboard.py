@@ -70,3 +70,19 @@ def test_cli_flag_reaches_the_worker_processes(tmp_path):
     assert len(runs) == 2
     for folder in runs:
         assert [e.step for e in _events(folder).Scalars("metric/knn")] == [5, 10]
+
+
+def test_ensemble_members_each_get_their_own_event_files(tmp_path):
+    """--ensemble with --tensorboard: every member logs its own evaluation points and samples."""
+    from ganbench.ensemble.run import execute_unit
+
+    specs = [run_spec("ring", steps=20, eval_every=10, seed=seed, dataset_params={"n_train": 500, "n_test": 200},
+                      metrics=("knn",), n=64) for seed in range(2)]
+    store = Store(tmp_path / "results")
+    assert execute_unit(specs, store, RunOptions(tensorboard=str(tmp_path / "tb"))) == ["done", "done"]
+    for spec in specs:
+        acc = _events(run_log_dir(tmp_path / "tb", spec))
+        history = [json.loads(line) for line in (store.run_dir(spec) / "history.jsonl").read_text().splitlines()]
+        logged = {e.step: e.value for e in acc.Scalars("metric/knn")}
+        assert logged == pytest.approx({row["step"]: row["metrics"]["knn"] for row in history}, rel=1e-6)
+        assert [im.step for im in acc.Images("samples")] == [10, 20]

@@ -13,8 +13,8 @@ from typing import Sequence
 
 from ganbench.errors import GanbenchError
 from ganbench.results.store import Store
-from ganbench.run_one import (RunOptions, execute, execute_owned, record_failure, settled, store_outcome, torch_threads,
-                              with_tensorboard)
+from ganbench.run_one import (RunOptions, execute, execute_owned, record_failure, settled, store_outcome,
+                              stored_training, torch_threads)
 from ganbench.specs import RunSpec
 
 log = logging.getLogger(__name__)
@@ -54,11 +54,8 @@ def _train_and_record(specs: list[RunSpec], store: Store, options: RunOptions) -
     from ganbench.ensemble.train import train_ensemble
     from ganbench.evaluate import Evaluator
     from ganbench.features.cache import default_cache_dir
-    from ganbench.tensorboard import RunLog
-    from ganbench.train import Checkpointing
-
     statuses: dict[str, str] = {}
-    logs: list[RunLog] = []
+    logs: list = []  # TensorBoard logs (ganbench.tensorboard.RunLog) to close
     tic = time.perf_counter()
     for spec in specs:
         if store.status(spec) == "failed":  # a failed run to retry (--retry-failed) starts afresh
@@ -74,14 +71,10 @@ def _train_and_record(specs: list[RunSpec], store: Store, options: RunOptions) -
                       for spec in specs]
         evaluates, checkpointings = [], []
         for spec, evaluator in zip(specs, evaluators):
-            evaluate, on_history = evaluator, (lambda s: lambda history: store.write_history(s, history))(spec)
-            if options.tensorboard:
-                logs.append(RunLog(options.tensorboard, spec))
-                evaluate, on_history = with_tensorboard(evaluator, on_history, logs[-1])
+            evaluate, checkpointing, run_log = stored_training(spec, store, evaluator, options.tensorboard)
             evaluates.append(evaluate)
-            checkpointings.append(Checkpointing(save=(lambda s: lambda state: store.save_checkpoint(s, state))(spec),
-                                                load=(lambda s: lambda: store.load_checkpoint(s))(spec),
-                                                on_history=on_history))
+            checkpointings.append(checkpointing)
+            logs += [run_log] if run_log is not None else []
 
         def on_outcome(i: int, outcome) -> None:
             statuses[specs[i].run_id] = store_outcome(specs[i], store, dataset, evaluators[i], outcome, options, tic,

@@ -3,27 +3,30 @@
 An :class:`Evaluator` is built once per run: it builds the feature extractor, loads the real split's
 features from the on-disk cache, and lets each metric with a ``prepare`` hook set up its own cached real
 side (FID's factorisation), so each evaluation point pays only for its generated samples. Calling it
-returns an :class:`Evaluation`: the numbers and the samples they were computed on.
+returns an :class:`Evaluation`: the numbers and the samples they were computed on. An ensemble's members
+share one evaluator's set-up (:meth:`Evaluator.for_run`) and are evaluated together (:func:`evaluate_together`).
 """
 from __future__ import annotations
 
 import copy
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from ganbench.data.base import Dataset
-from ganbench.features import ExtractorContext, build_extractor
+from ganbench.features import ExtractorContext, Features, build_extractor
 from ganbench.features.cache import cached_array, real_features, real_indices, real_key
 from ganbench.metrics import METRICS, MetricContext, PrepareContext
 from ganbench.specs import EvalProtocol
 
 SAMPLE_BATCH = 500  # generated samples per forward pass
 GRID_COLUMNS = 8  # latents per row of a conditional G's class grid
+TOGETHER_BYTES = 4 * 2**20  # the most float32 sample memory a pass of several runs holds (evaluate_together)
 
 
 @dataclass(frozen=True)
@@ -174,25 +177,25 @@ class Evaluator:
             return copy.deepcopy(generator).eval()(latent).cpu()
 
     def __call__(self, generator: nn.Module, sample_latent: Callable[..., Tensor], step: int) -> Evaluation:
-        frozen_g = copy.deepcopy(generator).eval().requires_grad_(False)
-        redraws = []
-        for redraw in range(self.protocol.sampling_seeds):  # the seed panel: S sets of latents, one G
-            samples, labels, codes = self.labelled_samples(frozen_g, sample_latent, step, redraw)
-            redraws.append(self.score(samples, step, labels=labels, codes=codes, generator=frozen_g,
-                                      sample_latent=sample_latent, redraw=redraw))
-        if len(redraws) == 1:
-            return redraws[0]
-        keys = list(dict.fromkeys(k for r in redraws for k in r.metrics))
-        panel = {k: tuple(float(r.metrics.get(k, float("nan"))) for r in redraws) for k in keys}
-        return Evaluation(panel_mean(panel), redraws[0].samples, panel)
+        return evaluate_together([self], [generator], [sample_latent], step)[0]
+
+    def for_run(self, run_seed: int) -> Evaluator:
+        """This evaluator for another run of the same protocol on the same data, which draws its latents and
+        seeds its metrics from ``run_seed``. It shares this one's extractor, real features and real-side caches
+        (FID's reference, the real k-NN tables): an ensemble's members set up once, and their samples go through
+        the extractor together (:func:`evaluate_together`)."""
+        other = copy.copy(self)
+        other.run_seed = run_seed
+        return other
 
     def score(self, samples: Tensor, step: int, *, labels: Tensor | None = None, codes: Tensor | None = None,
               generator: nn.Module | None = None, sample_latent: Callable[..., Tensor] | None = None,
-              redraw: int = 0) -> Evaluation:
+              redraw: int = 0, features: Features | None = None) -> Evaluation:
         """Every metric of the protocol on ``samples``: a generator's (:meth:`__call__`), or real data scored
         as if it were one (:mod:`ganbench.calibration`, which has no generator, labels or codes to give). A
-        metric's own randomness is seeded by (run, step[, redraw])."""
-        gen = self.extractor(samples)
+        metric's own randomness is seeded by (run, step[, redraw]). ``features``: the extractor's on
+        ``samples``, when already computed (:func:`evaluate_together`)."""
+        gen = self.extractor(samples) if features is None else features
         predicted = None
         if self.classifier is not None:
             logits = gen.logits if self.classifier is self.extractor else self.classifier(samples).logits
@@ -208,3 +211,76 @@ class Evaluator:
             out.update({k: float(v) for k, v in METRICS.get(name)(ctx, **self._params(name)).items()})
         return Evaluation(out, samples)
 
+
+Draw = tuple[Tensor, Tensor | None, Tensor | None]  # one set of generated samples, their labels and codes
+
+
+def evaluate_together(evaluators: Sequence[Evaluator], generators: Sequence[nn.Module],
+                      sample_latents: Sequence[Callable[..., Tensor]], step: int) -> list[Evaluation]:
+    """Each run's evaluation at ``step``, as its own evaluator's call gives it, for several runs at once (an
+    ensemble's members). Each run draws its samples from a frozen copy of its G (every redraw of a seed panel);
+    then the samples of all runs whose evaluators share an extractor (:meth:`Evaluator.for_run`) go through it
+    in one pass, in full batches, and each run's metrics are computed on its own rows of the result.
+
+    A pass holds at most ``TOGETHER_BYTES`` of samples (and always one run): small sample sets (the tails of
+    the extractor's batches are most of their passes) go through together, larger ones one run at a time. On a
+    CPU, eight runs' 2,000 28×28 samples held at once took 1.5–1.7× as long as one run a pass: glibc handed the
+    freed activations back to the system and faulted them in again (2.2–2.6 M page faults), while fuller batches
+    saved nothing (``benchmarks/README.md``, members evaluated together)."""
+    out: list[Evaluation] = []
+    sizes = [ev.protocol.n_gen * ev.protocol.sampling_seeds * math.prod(ev.dataset.info.shape) * 4
+             for ev in evaluators]
+    for runs in _passes(sizes):
+        evs = [evaluators[i] for i in runs]
+        frozen = [copy.deepcopy(generators[i]).eval().requires_grad_(False) for i in runs]
+        latents = [sample_latents[i] for i in runs]
+        draws = [[ev.labelled_samples(g, latent, step, redraw) for redraw in range(ev.protocol.sampling_seeds)]
+                 for ev, g, latent in zip(evs, frozen, latents)]
+        features = _extract_together(evs, draws)
+        for ev, g, latent, run_draws, run_features in zip(evs, frozen, latents, draws, features):
+            redraws = [ev.score(samples, step, labels=labels, codes=codes, generator=g, sample_latent=latent,
+                                redraw=redraw, features=feats)
+                       for redraw, ((samples, labels, codes), feats) in enumerate(zip(run_draws, run_features))]
+            out.append(_panel(redraws))
+    return out
+
+
+def _passes(sizes: Sequence[int]) -> list[list[int]]:
+    """The runs' indices in order, cut into passes of at most ``TOGETHER_BYTES`` (at least one run each)."""
+    passes: list[list[int]] = [[]]
+    held = 0
+    for i, size in enumerate(sizes):
+        if passes[-1] and held + size > TOGETHER_BYTES:
+            passes.append([])
+            held = 0
+        passes[-1].append(i)
+        held += size
+    return passes if passes[0] else []
+
+
+def _panel(redraws: list[Evaluation]) -> Evaluation:
+    """One evaluation point from its seed panel's redraws (itself when there is one)."""
+    if len(redraws) == 1:
+        return redraws[0]
+    keys = list(dict.fromkeys(k for r in redraws for k in r.metrics))
+    panel = {k: tuple(float(r.metrics.get(k, float("nan"))) for r in redraws) for k in keys}
+    return Evaluation(panel_mean(panel), redraws[0].samples, panel)
+
+
+def _extract_together(evaluators: Sequence[Evaluator], draws: list[list[Draw]]) -> list[list[Features]]:
+    """Each draw's features, ``[run][redraw]``: the draws of the runs sharing one extractor concatenated, passed
+    through it once, and split back."""
+    features: list[list[Any]] = [[None] * len(run_draws) for run_draws in draws]
+    sharing: dict[int, list[int]] = {}
+    for i, ev in enumerate(evaluators):
+        sharing.setdefault(id(ev.extractor), []).append(i)
+    for runs in sharing.values():
+        parts = [(i, redraw) for i in runs for redraw in range(len(draws[i]))]
+        joined = evaluators[runs[0]].extractor(torch.cat([draws[i][redraw][0] for i, redraw in parts]))
+        start = 0
+        for i, redraw in parts:
+            stop = start + len(draws[i][redraw][0])
+            features[i][redraw] = Features(joined.pool[start:stop],
+                                           joined.logits[start:stop] if joined.logits is not None else None)
+            start = stop
+    return features

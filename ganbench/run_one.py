@@ -126,8 +126,9 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
         evaluator = Evaluator(spec.evaluation, dataset, device=device, cache_dir=cache_dir, run_seed=spec.seed)
         if is_calibration(spec.model.kind):  # real data scored as a model: nothing to train
             return _score_calibration(spec, store, dataset, evaluator, tic)
-        evaluate, checkpointing, log = stored_training(spec, store, evaluator, options.tensorboard)
-        outcome = train(spec, dataset, device=device, evaluate=evaluate, checkpointing=checkpointing,
+        stored = stored_training(spec, store, evaluator, options.tensorboard)
+        log = stored.log
+        outcome = train(spec, dataset, device=device, evaluate=stored.evaluate, checkpointing=stored.checkpointing,
                         progress=progress)  # history.jsonl is written at every evaluation (on_history)
         return store_outcome(spec, store, dataset, evaluator, outcome, options, tic)
     except (KeyboardInterrupt, SystemExit):
@@ -139,19 +140,34 @@ def _train_and_record(spec: RunSpec, store: Store, options: RunOptions, progress
             log.close()
 
 
-def stored_training(spec: RunSpec, store: Store, evaluator: Any, tensorboard: str | None) -> tuple[Any, Any, Any]:
-    """What a trainer needs to keep a run in the store: (its evaluate, its Checkpointing — saved and loaded by
-    the store, history.jsonl written at every evaluation — and the TensorBoard log to close, or None)."""
+@dataclass(frozen=True)
+class StoredTraining:
+    """What a trainer needs to keep a run in the store (:func:`stored_training`)."""
+
+    evaluate: Any  # the evaluator, or its TensorBoard-logging wrapper
+    checkpointing: Any  # ganbench.train.Checkpointing: saved and loaded by the store, history.jsonl at every row
+    log: Any = None  # the TensorBoard log to close (ganbench.tensorboard.RunLog), or None
+    seen: Callable[[int, Any], None] = lambda step, evaluation: None  # an evaluation made without ``evaluate``
+
+
+def stored_training(spec: RunSpec, store: Store, evaluator: Any, tensorboard: str | None) -> StoredTraining:
+    """The evaluate, Checkpointing and TensorBoard log of a run kept in the store; ``seen`` hands the log an
+    evaluation made elsewhere (an ensemble's members are evaluated together, not through ``evaluate``)."""
     from ganbench.tensorboard import RunLog
     from ganbench.train import Checkpointing
 
-    evaluate, on_history, log = evaluator, (lambda history: store.write_history(spec, history)), None
-    if tensorboard:
-        log = RunLog(tensorboard, spec)
-        evaluate, on_history = with_tensorboard(evaluator, on_history, log)
+    def on_history(history: list[dict[str, Any]]) -> None:
+        store.write_history(spec, history)
+
+    if not tensorboard:
+        return StoredTraining(evaluator, Checkpointing(save=lambda state: store.save_checkpoint(spec, state),
+                                                       load=lambda: store.load_checkpoint(spec),
+                                                       on_history=on_history))
+    log = RunLog(tensorboard, spec)
+    evaluate, write, seen = with_tensorboard(evaluator, on_history, log)
     checkpointing = Checkpointing(save=lambda state: store.save_checkpoint(spec, state),
-                                  load=lambda: store.load_checkpoint(spec), on_history=on_history)
-    return evaluate, checkpointing, log
+                                  load=lambda: store.load_checkpoint(spec), on_history=write)
+    return StoredTraining(evaluate, checkpointing, log, seen)
 
 
 def store_outcome(spec: RunSpec, store: Store, dataset: Any, evaluator: Any, outcome: Any, options: RunOptions,
@@ -227,17 +243,21 @@ def _protocol(evaluator: Any, sample_latent: Any) -> dict[str, Any]:
 
 
 def with_tensorboard(evaluator, on_history, log):
-    """The evaluator and history writer, also logging each evaluation point (scalars and its samples) to
-    TensorBoard once its history row is complete (losses and metrics)."""
+    """(evaluate, write, seen): the evaluator and history writer, also logging each evaluation point (scalars
+    and its samples) to TensorBoard once its history row is complete (losses and metrics). ``seen(step,
+    evaluation)`` keeps the samples of an evaluation made without ``evaluate``."""
     samples: dict[int, Any] = {}
 
-    def evaluate(generator, sample_latent, step: int):
-        evaluation = evaluator(generator, sample_latent, step)
+    def seen(step: int, evaluation) -> None:
         samples[step] = evaluation.samples
+
+    def evaluate(first, second, step: int):  # (G, its latents, step), or a translation's (G_AB, G_BA, step)
+        evaluation = evaluator(first, second, step)
+        seen(step, evaluation)
         return evaluation
 
     def write(history: list[dict[str, Any]]) -> None:
         on_history(history)
         log.evaluation(history[-1], samples.pop(int(history[-1]["step"]), None))
 
-    return evaluate, write
+    return evaluate, write, seen

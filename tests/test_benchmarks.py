@@ -34,3 +34,11 @@ def test_grid_benchmarks_build_only_trained_runs(bench):
     for name, grid in ensemble.GRIDS.items():
         runs = ensemble.grid(name, 10, grid["seeds"])
         assert len(runs) == grid["seeds"] and len({r.seed for r in runs}) == grid["seeds"]
+
+
+def test_the_member_evaluation_benchmark_builds_one_ensembles_members(bench):
+    member_eval = bench("bench_member_eval")
+    for setup in member_eval.SETUPS:
+        runs = member_eval.members(setup, 3, n_gen=50)
+        assert [r.seed for r in runs] == [0, 1, 2] and {r.evaluation.n_gen for r in runs} == {50}
+        assert all(r.evaluation == runs[0].evaluation for r in runs)  # one protocol: what for_run needs

@@ -67,21 +67,19 @@ def _train_and_record(specs: list[RunSpec], store: Store, options: RunOptions) -
         dataset = load_dataset(first.dataset, dict(first.dataset_params), data_root=options.data_root,
                                download=options.download)
         cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
-        evaluators = [Evaluator(spec.evaluation, dataset, device=device, cache_dir=cache_dir, run_seed=spec.seed)
-                      for spec in specs]
-        evaluates, checkpointings = [], []
-        for spec, evaluator in zip(specs, evaluators):
-            evaluate, checkpointing, run_log = stored_training(spec, store, evaluator, options.tensorboard)
-            evaluates.append(evaluate)
-            checkpointings.append(checkpointing)
-            logs += [run_log] if run_log is not None else []
+        shared = Evaluator(first.evaluation, dataset, device=device, cache_dir=cache_dir, run_seed=first.seed)
+        evaluators = [shared.for_run(spec.seed) for spec in specs]  # one extractor and real side for all
+        stored = [stored_training(spec, store, evaluator, options.tensorboard)
+                  for spec, evaluator in zip(specs, evaluators)]
+        logs += [s.log for s in stored if s.log is not None]
 
         def on_outcome(i: int, outcome) -> None:
             statuses[specs[i].run_id] = store_outcome(specs[i], store, dataset, evaluators[i], outcome, options, tic,
                                                       share=len(specs))
 
-        train_ensemble(specs, dataset, device=device, evaluators=evaluates, checkpointings=checkpointings,
-                       on_outcome=on_outcome)
+        train_ensemble(specs, dataset, device=device, evaluators=evaluators,
+                       checkpointings=[s.checkpointing for s in stored], on_outcome=on_outcome,
+                       on_evaluation=lambda i, step, evaluation: stored[i].seen(step, evaluation))
     except (KeyboardInterrupt, SystemExit):
         raise
     except GanbenchError as err:

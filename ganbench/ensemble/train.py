@@ -10,8 +10,9 @@ step's loss is the members' sum, so each member's gradient is its own. Penalties
 its λ (:meth:`~ganbench.penalties.GradientPenalty.members`); a clipping loss clips each member by its bound.
 
 Per member, as a solo run: divergence checks (a member that diverges is frozen and its outcome handed out at
-once; the others go on bit for bit as without it, since no op mixes members), evaluation with its own
-evaluator on its own solo G (its weights copied in), and a checkpoint in the solo run's format at each
+once; the others go on bit for bit as without it, since no op mixes members), evaluation by its own
+evaluator of its own solo G (its weights copied in; the members' samples go through the extractor together,
+:func:`~ganbench.evaluate.evaluate_together`), and a checkpoint in the solo run's format at each
 evaluation point, from which the ensemble resumes exactly (members whose checkpoints are at different steps
 resume as separate ensembles).
 """
@@ -29,13 +30,15 @@ from ganbench.ensemble.grouped import GroupedNet
 from ganbench.ensemble.optim import MemberAdam
 from ganbench.ensemble.plan import MEMBER_HPARAMS, ensemble_blocker, ensemble_key
 from ganbench.errors import GanbenchError
+from ganbench.evaluate import Evaluation, Evaluator, evaluate_together
 from ganbench.hparams import value as hp_value
 from ganbench.losses import GanLoss
 from ganbench.specs import RunSpec
-from ganbench.train import (DIVERGENCE_CHECK_EVERY, Checkpointing, Evaluate, Outcome, _build, _ema_update,
-                            _rng_kept, _Run, generator_turn, train)
+from ganbench.train import (DIVERGENCE_CHECK_EVERY, Checkpointing, Outcome, _build, _ema_update, _rng_kept, _Run,
+                            generator_turn, train)
 
 OnOutcome = Callable[[int, Outcome], None]  # (member index, its outcome), as soon as the member is finished
+OnEvaluation = Callable[[int, int, Evaluation], None]  # (member index, step, its evaluation there)
 
 
 @dataclass
@@ -45,7 +48,7 @@ class Member:
 
     run: _Run
     generator: torch.Generator
-    evaluate: Evaluate | None
+    evaluator: Evaluator | None
     checkpointing: Checkpointing | None
     history: list[dict[str, Any]] = field(default_factory=list)
     compute: dict[str, Any] = field(default_factory=dict)
@@ -58,13 +61,17 @@ class Member:
 
 
 def train_ensemble(specs: Sequence[RunSpec], dataset: Dataset, *, device: torch.device | str = "cpu",
-                   evaluators: Sequence[Evaluate | None] | None = None,
+                   evaluators: Sequence[Evaluator | None] | None = None,
                    checkpointings: Sequence[Checkpointing | None] | None = None,
-                   on_outcome: OnOutcome | None = None, progress: Callable[[int], None] | None = None) -> list[Outcome]:
+                   on_outcome: OnOutcome | None = None, on_evaluation: OnEvaluation | None = None,
+                   progress: Callable[[int], None] | None = None) -> list[Outcome]:
     """Train ``specs`` (runs sharing an :func:`~ganbench.ensemble.plan.ensemble_key`) as one ensemble;
     returns each member's :class:`~ganbench.train.Outcome`, in order, each also handed to ``on_outcome`` as
-    soon as that member is finished (diverged or done). Raises :class:`GanbenchError` when the runs cannot
-    train together (a blocker, different keys, or a network with no grouped form)."""
+    soon as that member is finished (diverged or done). ``evaluators``: each member's, best made with
+    :meth:`~ganbench.evaluate.Evaluator.for_run` from one, so they share one extractor; ``on_evaluation`` sees
+    each member's evaluation before its history row is stored (TensorBoard's samples). Raises
+    :class:`GanbenchError` when the runs cannot train together (a blocker, different keys, or a network with no
+    grouped form)."""
     device = torch.device(device)
     k = len(specs)
     evaluators = list(evaluators) if evaluators is not None else [None] * k
@@ -89,21 +96,27 @@ def train_ensemble(specs: Sequence[RunSpec], dataset: Dataset, *, device: torch.
             parts = train_ensemble([specs[i] for i in index], dataset, device=device,
                                    evaluators=[evaluators[i] for i in index],
                                    checkpointings=[checkpointings[i] for i in index], on_outcome=forward,
-                                   progress=progress)
+                                   on_evaluation=_renumbered_evaluation(on_evaluation, index), progress=progress)
             outcomes.update(zip(index, parts))
         return [outcomes[i] for i in range(k)]
-    return _Ensemble(specs, dataset, device, evaluators, checkpointings, states).train(on_outcome, progress)
+    return _Ensemble(specs, dataset, device, evaluators, checkpointings, states, on_evaluation).train(
+        on_outcome, progress)
+
+
+def _renumbered_evaluation(on_evaluation: OnEvaluation | None, index: list[int]) -> OnEvaluation | None:
+    return (lambda j, step, evaluation: on_evaluation(index[j], step, evaluation)) if on_evaluation else None
 
 
 class _Ensemble:
     """The members, their grouped networks and optimisers; :meth:`train` is the loop."""
 
     def __init__(self, specs: Sequence[RunSpec], dataset: Dataset, device: torch.device,
-                 evaluators: Sequence[Evaluate | None], checkpointings: Sequence[Checkpointing | None],
-                 states: Sequence[dict[str, Any] | None]):
+                 evaluators: Sequence[Evaluator | None], checkpointings: Sequence[Checkpointing | None],
+                 states: Sequence[dict[str, Any] | None], on_evaluation: OnEvaluation | None = None):
         self.specs, self.device, self.k = list(specs), device, len(specs)
-        self.members = [self._member(spec, dataset, evaluate, cp)
-                        for spec, evaluate, cp in zip(specs, evaluators, checkpointings)]
+        self.on_evaluation = on_evaluation
+        self.members = [self._member(spec, dataset, evaluator, cp)
+                        for spec, evaluator, cp in zip(specs, evaluators, checkpointings)]
         runs = [m.run for m in self.members]
         first = runs[0]
         self.G = GroupedNet([run.G for run in runs])
@@ -125,14 +138,14 @@ class _Ensemble:
         for i, member in enumerate(self.members):  # provenance: members' float paths differ from a solo run's
             member.compute["ensemble"] = {"members": self.k, "member": i}
 
-    def _member(self, spec: RunSpec, dataset: Dataset, evaluate: Evaluate | None,
+    def _member(self, spec: RunSpec, dataset: Dataset, evaluator: Evaluator | None,
                 checkpointing: Checkpointing | None) -> Member:
         run = _build(spec, dataset, self.device)  # seeds the global generator and draws the initialisation
         generator = torch.Generator(device=self.device)
         generator.set_state(torch.cuda.get_rng_state(self.device) if self.device.type == "cuda"
                             else torch.get_rng_state())
         compute = {"train_seconds": 0.0, "eval_seconds": 0.0, "flops_per_step": None}
-        return Member(run, generator, evaluate, checkpointing, compute=compute)
+        return Member(run, generator, evaluator, checkpointing, compute=compute)
 
     # ---- the steps, for all members at once
 
@@ -218,21 +231,33 @@ class _Ensemble:
         return Outcome(status, member.history, generator, member.run.sample_latent, member.compute, discriminator,
                        diverged_at=step, diverged_what=what, samples=member.samples)
 
-    def evaluate(self, i: int, step: int) -> None:
-        """Member ``i``'s history row at ``step``: its losses and, with an evaluator, its metrics."""
-        member = self.members[i]
-        row: dict[str, Any] = {"step": step, "losses": dict(member.log), "seconds": member.compute["train_seconds"]}
-        if member.evaluate is not None:
+    def evaluate(self, index: list[int], step: int) -> None:
+        """Members ``index``'s history rows at ``step``: their losses and, with an evaluator, their metrics, all
+        evaluated together (each member is charged its share of the time)."""
+        evaluating = [i for i in index if self.members[i].evaluator is not None]
+        evaluations: dict[int, Evaluation] = {}
+        if evaluating:
             tic = time.perf_counter()
-            generator, _ = self.solo(i)
+            generators = [self.solo(i)[0] for i in evaluating]
             with _rng_kept(self.device):
-                evaluation = member.evaluate(generator, member.run.sample_latent, step)
-            row["metrics"], member.samples = dict(evaluation.metrics), evaluation.samples
-            if evaluation.panel:
-                row["sampling_panel"] = {key: list(v) for key, v in evaluation.panel.items()}
-            member.compute["eval_seconds"] += time.perf_counter() - tic
-        member.history.append(row)
-        member.compute["steps"] = step
+                together = evaluate_together([self.members[i].evaluator for i in evaluating], generators,
+                                             [self.members[i].run.sample_latent for i in evaluating], step)
+            evaluations = dict(zip(evaluating, together))
+            share = (time.perf_counter() - tic) / len(evaluating)
+        for i in index:
+            member = self.members[i]
+            row: dict[str, Any] = {"step": step, "losses": dict(member.log),
+                                   "seconds": member.compute["train_seconds"]}
+            if i in evaluations:
+                evaluation = evaluations[i]
+                row["metrics"], member.samples = dict(evaluation.metrics), evaluation.samples
+                if evaluation.panel:
+                    row["sampling_panel"] = {key: list(v) for key, v in evaluation.panel.items()}
+                member.compute["eval_seconds"] += share
+                if self.on_evaluation is not None:
+                    self.on_evaluation(i, step, evaluation)
+            member.history.append(row)
+            member.compute["steps"] = step
 
     def checkpoint(self, i: int, step: int) -> None:
         """Member ``i``'s state in a solo run's checkpoint format (it resumes alone or in an ensemble)."""
@@ -311,11 +336,12 @@ class _Ensemble:
                     settle(i, self.outcome(i, "diverged", step, what))
             if step in eval_steps:
                 values = {name: losses.tolist() for name, losses in last.items()}
-                for i, member in enumerate(self.members):
-                    if member.active:
-                        member.log.update({name: v[i] for name, v in values.items()})
-                        self.evaluate(i, step)
-                        self.checkpoint(i, step)
+                active = [i for i, member in enumerate(self.members) if member.active]
+                for i in active:
+                    self.members[i].log.update({name: v[i] for name, v in values.items()})
+                self.evaluate(active, step)
+                for i in active:
+                    self.checkpoint(i, step)
             if not any(m.active for m in self.members):
                 break
             tic = time.perf_counter()

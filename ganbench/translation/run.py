@@ -52,7 +52,7 @@ def _run(spec: RunSpec, store: Store, pair: DomainPair, device: Any, cache_dir: 
     else:
         evaluate, on_history = evaluator, lambda history: store.write_history(spec, history)
         if log is not None:  # the evaluator's (G_AB, G_BA, step) rides where a generator's (G, latents, step) does
-            evaluate, on_history = with_tensorboard(evaluator, on_history, log)
+            evaluate, on_history, _ = with_tensorboard(evaluator, on_history, log)
         checkpointing = Checkpointing(save=lambda state: store.save_checkpoint(spec, state),
                                       load=lambda: store.load_checkpoint(spec), on_history=on_history)
         outcome = train_translation(spec, pair, device=device, evaluate=evaluate, checkpointing=checkpointing,

@@ -3,6 +3,7 @@ gives the same numbers, resume is exact, a diverging member leaves the others bi
 over 8 seeds the members' outcomes are distributed as 8 solo runs'."""
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -12,7 +13,9 @@ from scipy import stats
 from ganbench.data import load_dataset
 from ganbench.ensemble.train import train_ensemble
 from ganbench.errors import GanbenchError
+from ganbench.evaluate import Evaluator
 from ganbench.train import Checkpointing, train
+from helpers.extractors import CountingExtractor
 from helpers.specs import run_spec
 
 DIGITS = {"size": 8}
@@ -150,23 +153,70 @@ def test_a_members_checkpoint_resumes_as_a_solo_run():
     torch.testing.assert_close(_outputs(solo, specs[1]), _outputs(members[1], specs[1]), rtol=1e-4, atol=1e-5)
 
 
-def test_a_diverging_member_leaves_the_others_identical():
+def _evaluators(specs, data, cache_dir):
+    """Each member's evaluator, all sharing one extractor (as ``ganbench run --ensemble`` builds them)."""
+    shared = Evaluator(specs[0].evaluation, data, cache_dir=cache_dir, run_seed=specs[0].seed)
+    return [shared.for_run(spec.seed) for spec in specs]
+
+
+def _bits(value) -> str:
+    """``value`` as exact text, so that rows compare to the bit with NaN equal to NaN (reverse KL of a G that
+    covers no mode)."""
+    return json.dumps(value, sort_keys=True)
+
+
+def _without_seconds(history) -> str:
+    return _bits([{k: v for k, v in row.items() if k != "seconds"} for row in history])
+
+
+def test_a_diverging_member_leaves_the_others_identical(tmp_path):
+    """Weights, losses and metrics of the others: bit for bit those of an ensemble where nobody diverged, though
+    the diverged member's samples never go through the extractor with theirs (it is caught at the first check,
+    step 25, before that point's evaluation)."""
     steps = 100
-    calm = _specs(loss="wgan", steps=steps, eval_every=steps, per_member=lambda i: {"lr": 1e-3, "clip": 1e9})
-    wild = _specs(loss="wgan", steps=steps, eval_every=steps,
-                  per_member=lambda i: {"lr": 1e30 if i == 1 else 1e-3, "clip": 1e9})
+    calm = _specs(loss="wgan", steps=steps, eval_every=25, per_member=lambda i: {"lr": 1e-3, "clip": 1e9},
+                  metrics=("modes", "knn"))
+    wild = _specs(loss="wgan", steps=steps, eval_every=25,
+                  per_member=lambda i: {"lr": 1e30 if i == 1 else 1e-3, "clip": 1e9}, metrics=("modes", "knn"))
     data = _data(calm[0])
     order = []
-    quiet = train_ensemble(calm, data)
-    noisy = train_ensemble(wild, data, on_outcome=lambda i, outcome: order.append((i, outcome.status)))
+    quiet = train_ensemble(calm, data, evaluators=_evaluators(calm, data, tmp_path))
+    noisy = train_ensemble(wild, data, evaluators=_evaluators(wild, data, tmp_path),
+                           on_outcome=lambda i, outcome: order.append((i, outcome.status)))
     assert [o.status for o in quiet] == ["done"] * 3
     assert [o.status for o in noisy] == ["done", "diverged", "done"]
     assert order[0] == (1, "diverged")  # handed out when it diverged, before the others finished
-    assert noisy[1].diverged_at == 50 and noisy[1].diverged_what in ("non-finite loss", "non-finite parameters")
+    assert noisy[1].diverged_at == 25 and noisy[1].diverged_what in ("non-finite loss", "non-finite parameters")
+    assert noisy[1].history == [] and len(quiet[1].history) == 4
     for i in (0, 2):
         _assert_identical(quiet[i], noisy[i])
-        assert quiet[i].history == noisy[i].history or \
-            quiet[i].history[-1]["losses"] == noisy[i].history[-1]["losses"]
+        assert [row["step"] for row in noisy[i].history] == [25, 50, 75, 100]
+        assert all("knn" in row["metrics"] for row in noisy[i].history)
+        assert _without_seconds(quiet[i].history) == _without_seconds(noisy[i].history)
+
+
+def test_members_are_evaluated_together_as_their_own_evaluators_would(tmp_path):
+    """At each evaluation point every member's samples go through the shared extractor in one pass, and each
+    member's row holds what its own evaluator, alone, gives its G (raw features: to the bit)."""
+    specs = _specs(steps=20, eval_every=10, metrics=("modes", "knn"), n=150)
+    data = _data(specs[0])
+    evaluators = _evaluators(specs, data, tmp_path)
+    counting = CountingExtractor(evaluators[0].extractor)
+    for evaluator in evaluators:
+        evaluator.extractor = counting
+    seen = []
+    members = train_ensemble(specs, data, evaluators=evaluators,
+                             on_evaluation=lambda i, step, evaluation: seen.append((i, step, evaluation)))
+    assert counting.passes == [3 * 150, 3 * 150]  # two evaluation points, one pass each for the three members
+    assert [(i, step) for i, step, _ in seen] == [(0, 10), (1, 10), (2, 10), (0, 20), (1, 20), (2, 20)]
+    for i, (spec, member) in enumerate(zip(specs, members)):
+        alone = Evaluator(spec.evaluation, data, cache_dir=tmp_path, run_seed=spec.seed)
+        expected = alone(member.generator, member.sample_latent, 20)
+        assert _bits(member.history[-1]["metrics"]) == _bits(dict(expected.metrics))
+        assert torch.equal(member.samples, expected.samples)
+        assert _bits([dict(e.metrics) for j, _, e in seen if j == i]) == _bits([r["metrics"] for r in member.history])
+        assert member.compute["eval_seconds"] > 0
+    assert len({m.history[-1]["metrics"]["knn"] for m in members}) == 3  # each member scored on its own samples
 
 
 def _ring_spread(outcome, spec, n=2000):

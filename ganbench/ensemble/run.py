@@ -73,9 +73,13 @@ def _train_and_record(specs: list[RunSpec], store: Store, options: RunOptions) -
                   for spec, evaluator in zip(specs, evaluators)]
         logs += [s.log for s in stored if s.log is not None]
 
+        storing = [0.0]  # seconds spent storing finished members, which the others are not charged
+
         def on_outcome(i: int, outcome) -> None:
-            statuses[specs[i].run_id] = store_outcome(specs[i], store, dataset, evaluators[i], outcome, options, tic,
-                                                      share=len(specs))
+            start = time.perf_counter()
+            statuses[specs[i].run_id] = store_outcome(specs[i], store, dataset, evaluators[i], outcome, options,
+                                                      tic + storing[0], share=len(specs))
+            storing[0] += time.perf_counter() - start
 
         train_ensemble(specs, dataset, device=device, evaluators=evaluators,
                        checkpointings=[s.checkpointing for s in stored], on_outcome=on_outcome,

@@ -159,12 +159,10 @@ def stored_training(spec: RunSpec, store: Store, evaluator: Any, tensorboard: st
     def on_history(history: list[dict[str, Any]]) -> None:
         store.write_history(spec, history)
 
-    if not tensorboard:
-        return StoredTraining(evaluator, Checkpointing(save=lambda state: store.save_checkpoint(spec, state),
-                                                       load=lambda: store.load_checkpoint(spec),
-                                                       on_history=on_history))
-    log = RunLog(tensorboard, spec)
-    evaluate, write, seen = with_tensorboard(evaluator, on_history, log)
+    log, evaluate, write, seen = None, evaluator, on_history, StoredTraining.seen
+    if tensorboard:
+        log = RunLog(tensorboard, spec)
+        evaluate, write, seen = with_tensorboard(evaluator, on_history, log)
     checkpointing = Checkpointing(save=lambda state: store.save_checkpoint(spec, state),
                                   load=lambda: store.load_checkpoint(spec), on_history=write)
     return StoredTraining(evaluate, checkpointing, log, seen)

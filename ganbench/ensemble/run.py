@@ -73,13 +73,14 @@ def _train_and_record(specs: list[RunSpec], store: Store, options: RunOptions) -
                   for spec, evaluator in zip(specs, evaluators)]
         logs += [s.log for s in stored if s.log is not None]
 
-        storing = [0.0]  # seconds spent storing finished members, which the others are not charged
+        storing = 0.0  # seconds spent storing finished members, which the others are not charged
 
         def on_outcome(i: int, outcome) -> None:
+            nonlocal storing
             start = time.perf_counter()
             statuses[specs[i].run_id] = store_outcome(specs[i], store, dataset, evaluators[i], outcome, options,
-                                                      tic + storing[0], share=len(specs))
-            storing[0] += time.perf_counter() - start
+                                                      tic + storing, share=len(specs))
+            storing += time.perf_counter() - start
 
         train_ensemble(specs, dataset, device=device, evaluators=evaluators,
                        checkpointings=[s.checkpointing for s in stored], on_outcome=on_outcome,

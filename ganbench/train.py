@@ -131,7 +131,7 @@ def generator_turn(step: int, n_disc: int) -> bool:
 # ---- one run's state, built from its seed ---------------------------------------------------------
 
 @dataclass
-class _Run:
+class TrainingRun:
     """Everything a training run holds; the step functions below read it and update it."""
 
     spec: RunSpec
@@ -219,7 +219,10 @@ class _Run:
         return d_loss, d_real, d_fake
 
 
-def _build(spec: RunSpec, dataset: Dataset, device: torch.device) -> _Run:
+def build_run(spec: RunSpec, dataset: Dataset, device: torch.device) -> TrainingRun:
+    """A run ready for its first step. The global generator is seeded from ``spec.seed`` before the networks
+    are initialised, and what it holds afterwards is the run's stream from then on; the ensemble trainer
+    builds each member with this, so a member starts exactly as its solo run."""
     torch.manual_seed(spec.seed)
     hp = spec.hparams
     is_gan = spec.model.kind == "gan"
@@ -243,7 +246,7 @@ def _build(spec: RunSpec, dataset: Dataset, device: torch.device) -> _Run:
     lr = value_at(hp["lr"], 1, spec.budget.steps)
     prior_kind = hp.get("z_prior", "uniform") if is_gan else "normal"  # the study's U[−1, 1]; the VAE's N(0, I)
     prior = latent_sampler(prior_kind, hp["z_dim"], device)
-    return _Run(
+    return TrainingRun(
         spec=spec, dataset=dataset, device=device, G=G, D=D,
         opt_g=torch.optim.Adam(G.parameters(), lr=lr, betas=betas),
         opt_d=torch.optim.Adam(D.parameters(), lr=lr, betas=betas),
@@ -266,7 +269,7 @@ def _augmentation(spec: RunSpec, dataset: Dataset) -> Augmentation:
     return AUGMENTATIONS.get(augment)(spec.hparams, dataset.info.value_range, spec.hparams["batch_size"])
 
 
-def _apply_schedules(run: _Run, step: int) -> None:
+def _apply_schedules(run: TrainingRun, step: int) -> None:
     """Set this step's value of every scheduled hyperparameter where the step functions read it."""
     if "lambda" in run.scheduled and run.spec.model.penalty != "none":
         run.lam = run.at("lambda", step)
@@ -279,7 +282,7 @@ def _apply_schedules(run: _Run, step: int) -> None:
 
 # ---- the named steps ------------------------------------------------------------------------------
 
-def discriminator_step(run: _Run, x: Tensor, z: Tensor, step: int,
+def discriminator_step(run: TrainingRun, x: Tensor, z: Tensor, step: int,
                        y: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """One D update on (x, G(z)), ``z`` the fakes' latent and ``y`` the real batch's labels (a conditional
     run's); returns (D's loss, its scores on x), detached."""
@@ -294,7 +297,7 @@ def discriminator_step(run: _Run, x: Tensor, z: Tensor, step: int,
     return d_loss.detach(), d_real.detach()
 
 
-def _first_order_critic(run: _Run, step: int) -> nn.Module:
+def _first_order_critic(run: TrainingRun, step: int) -> nn.Module:
     """``unroll`` look-ahead D updates on a copy of D, G's gradient treating them as constants."""
     critic = copy.deepcopy(run.D)
     group = run.opt_d.param_groups[0]  # this step's lr and betas (a schedule's value)
@@ -313,7 +316,7 @@ def _first_order_critic(run: _Run, step: int) -> nn.Module:
     return critic.requires_grad_(False)
 
 
-def _critic(run: _Run, step: int) -> Callable[[Tensor], Tensor]:
+def _critic(run: TrainingRun, step: int) -> Callable[[Tensor], Tensor]:
     """The D that G's update is scored by: D itself, or D after ``unroll`` look-ahead updates.
 
     ``unroll_mode: through`` is Metz et al.'s unrolled GAN: G's gradient flows through the K
@@ -332,7 +335,7 @@ def _critic(run: _Run, step: int) -> Callable[[Tensor], Tensor]:
     return unrolled_critic(run.D, run.opt_d, run.hp["unroll"], objective, constrain=run.loss.constrain)
 
 
-def generator_step(run: _Run, z: Tensor, d_real: Tensor, step: int, y: Tensor | None = None,
+def generator_step(run: TrainingRun, z: Tensor, d_real: Tensor, step: int, y: Tensor | None = None,
                    x: Tensor | None = None) -> Tensor:
     """One G update on the step's latents z (fresh ones for a loss that resamples, WGAN-GP) and labels y,
     scored by :func:`_critic` plus the conditioning's term; returns G's loss, detached. A relativistic loss
@@ -359,11 +362,11 @@ def generator_step(run: _Run, z: Tensor, d_real: Tensor, step: int, y: Tensor | 
     finally:
         run.D.requires_grad_(True)
     if run.G_ema is not None:
-        _ema_update(run.G_ema, run.G, run.at("ema", step))
+        ema_update(run.G_ema, run.G, run.at("ema", step))
     return g_loss.detach()
 
 
-def rescore_step(run: _Run, x: Tensor, z: Tensor) -> dict[str, float]:
+def rescore_step(run: TrainingRun, x: Tensor, z: Tensor) -> dict[str, float]:
     """The loss's end-of-step update on the step's batch scored by the updated networks (BEGAN's k).
 
     As v1.0 ``BEGAN.after_training_step_hook``: the same x and z, networks in training mode.
@@ -374,7 +377,7 @@ def rescore_step(run: _Run, x: Tensor, z: Tensor) -> dict[str, float]:
     return run.loss.after_step(d_real, d_fake)
 
 
-def vae_step(run: _Run, x: Tensor, step: int) -> Tensor:
+def vae_step(run: TrainingRun, x: Tensor, step: int) -> Tensor:
     """One ELBO step of the VAE baseline (v1.0 ``VAE.py``); returns the loss, detached.
 
     Encoder: μ and σ = 1e-6 + softplus(·). Images: a Bernoulli decoder whose output is clipped to
@@ -400,7 +403,7 @@ def vae_step(run: _Run, x: Tensor, step: int) -> Tensor:
     run.opt_g.step()
     run.opt_d.step()
     if run.G_ema is not None:
-        _ema_update(run.G_ema, run.G, run.at("ema", step))
+        ema_update(run.G_ema, run.G, run.at("ema", step))
     return loss.detach()
 
 
@@ -431,13 +434,13 @@ def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
-def _rng_kept(device: torch.device) -> contextlib.AbstractContextManager:
+def rng_kept(device: torch.device) -> contextlib.AbstractContextManager:
     """The global generators as they were after the block: evaluation draws its latents from its own
     generator, but whatever else it runs (a G with noise inputs) may draw from the global one."""
     return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [], device_type=device.type)
 
 
-def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """EMA of G's weights *and* of its floating buffers (batch-norm statistics), counters copied.
 
     Copying the raw G's running statistics into the averaged G would normalise the averaged weights'
@@ -474,7 +477,7 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
           evaluate: Evaluate | None = None, checkpointing: Checkpointing | None = None,
           progress: Callable[[int], None] | None = None) -> Outcome:
     device = torch.device(device)
-    run = _build(spec, dataset, device)
+    run = build_run(spec, dataset, device)
     is_gan = run.loss is not None
     steps, eval_steps, n_disc = spec.budget.steps, set(spec.budget.eval_steps), spec.hparams.get("n_disc", 1)
 
@@ -558,7 +561,7 @@ def train(spec: RunSpec, dataset: Dataset, *, device: torch.device | str = "cpu"
             row["losses"].update(run.augment.log())  # ADA's p: what the augmentation did by this point
             if evaluate is not None:
                 tic_eval = time.perf_counter()
-                with _rng_kept(device):  # a G that draws noise (stylegan2) must not move training's stream
+                with rng_kept(device):  # a G that draws noise (stylegan2) must not move training's stream
                     evaluation = evaluate(run.G_ema or run.G, run.sample_latent, step)
                 row["metrics"], samples = dict(evaluation.metrics), evaluation.samples
                 if evaluation.panel:  # the seed panel: each metric's value under every sampling seed

@@ -231,7 +231,7 @@ def _d_loss(spec, step, *, update=False):
     import ganbench.train as train_module
     from ganbench.data import load_dataset
 
-    run = train_module._build(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
+    run = train_module.build_run(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
     torch.manual_seed(7)
     x = run.real_batch()
     fake = run.G(run.prior(run.batch_size)).detach()

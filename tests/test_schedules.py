@@ -69,7 +69,7 @@ def test_training_follows_the_schedules_step_by_step(monkeypatch):
                     hparams={"lr": {"cosine": [1e-3, 1e-4]}, "beta2": {"linear": [0.9, 0.99]},
                              "lambda": {"cosine": [10.0, 1.0]}, "ema": {"linear": [0.0, 0.8]}})
     seen = []
-    real_build = train_module._build
+    real_build = train_module.build_run
 
     def build(*args):
         run = real_build(*args)
@@ -77,7 +77,7 @@ def test_training_follows_the_schedules_step_by_step(monkeypatch):
         return run
 
     records = []
-    monkeypatch.setattr(train_module, "_build", build)
+    monkeypatch.setattr(train_module, "build_run", build)
     train_module.train(spec, load_dataset("ring", dict(RING["dataset_params"])),
                        progress=lambda step: records.append((step, seen[0].opt_d.param_groups[0]["lr"],
                                                              seen[0].opt_g.param_groups[0]["betas"][1], seen[0].lam)))
@@ -92,8 +92,8 @@ def test_an_ema_schedule_averages_with_each_steps_decay(monkeypatch):
     import ganbench.train as train_module
 
     decays = []
-    real_update = train_module._ema_update
-    monkeypatch.setattr(train_module, "_ema_update",
+    real_update = train_module.ema_update
+    monkeypatch.setattr(train_module, "ema_update",
                         lambda ema, model, decay: (decays.append(decay), real_update(ema, model, decay)))
     spec = run_spec(loss="ns", steps=5, hparams={"ema": {"linear": [0.5, 0.9]}}, **RING)
     from ganbench.data import load_dataset

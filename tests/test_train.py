@@ -217,7 +217,7 @@ def test_vae_step_is_the_studys_elbo_on_colour_data():
     spec = run_spec(loss=None, kind="vae", arch="infogan", steps=1, dataset="digits",
                     dataset_params={"size": 8})
     dataset = _colour_dataset()
-    run = train_module._build(spec, dataset, torch.device("cpu"))
+    run = train_module.build_run(spec, dataset, torch.device("cpu"))
     x = run.real_batch()
     rng = torch.get_rng_state()
     with torch.no_grad():
@@ -237,13 +237,13 @@ def test_ema_averages_batch_norm_statistics():
     """The EMA copy averages running statistics with the weights' decay; the counter is copied."""
     from torch import nn
 
-    from ganbench.train import _ema_update
+    from ganbench.train import ema_update
 
     model, ema = nn.BatchNorm1d(3), nn.BatchNorm1d(3)
     model.running_mean.fill_(1.0)
     model.running_var.fill_(3.0)
     model.num_batches_tracked.fill_(7)
-    _ema_update(ema, model, decay=0.9)
+    ema_update(ema, model, decay=0.9)
     assert torch.allclose(ema.running_mean, torch.full((3,), 0.1))
     assert torch.allclose(ema.running_var, torch.full((3,), 0.9 * 1.0 + 0.1 * 3.0))
     assert int(ema.num_batches_tracked) == 7
@@ -257,7 +257,7 @@ def test_first_order_look_ahead_leaves_the_real_optimizer_alone():
     import ganbench.train as train_module
 
     spec = run_spec(loss="ns", steps=1, hparams={"unroll": 3, "unroll_mode": "first_order"}, **RING)
-    run = train_module._build(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
+    run = train_module.build_run(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
     train_module.discriminator_step(run, run.real_batch(), run.sample_latent(run.batch_size), 1)
     before = copy.deepcopy(run.opt_d.state_dict())
     critic = train_module._critic(run, 1)
@@ -360,7 +360,7 @@ def _step_run(loss, penalty):
 
     hparams = {"lambda": PENALTY_LAMBDA} if penalty != "none" else {}
     spec = run_spec(loss=loss, penalty=penalty, steps=1, hparams=hparams, **RING)
-    run = train_module._build(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
+    run = train_module.build_run(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
     if loss == "began":
         run.loss.k = BEGAN_K
     with torch.no_grad():  # D's initial gradients are ~1e-4: scaled up, R1's term is far above rounding
@@ -450,7 +450,7 @@ def test_the_loop_logs_the_named_steps_losses_on_the_steps_batch(loss, penalty):
     spec = run_spec(loss=loss, penalty=penalty, steps=1, hparams=hparams, **RING)
     dataset = load_dataset(spec.dataset, dict(spec.dataset_params))
     logged = train(spec, dataset).history[0]["losses"]
-    run = train_module._build(spec, dataset, torch.device("cpu"))
+    run = train_module.build_run(spec, dataset, torch.device("cpu"))
     z, x = run.sample_latent(run.batch_size), run.real_batch()
     d_loss, d_real = train_module.discriminator_step(run, x, z, 1)
     g_loss = train_module.generator_step(run, z, d_real, 1, x=x)
@@ -527,7 +527,7 @@ def _prior_draws(spec, n=20000):
     """n latents from the prior of the run ``spec`` builds, flattened; and the built run."""
     import ganbench.train as train_module
 
-    run = train_module._build(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
+    run = train_module.build_run(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
     z = run.sample_latent(n)
     assert z.shape == (n, spec.hparams["z_dim"])
     return z.flatten().double().numpy()

@@ -1,6 +1,6 @@
 """K runs trained as one: the steps of :func:`ganbench.train.train`, each taken once for all members.
 
-Each member is first built exactly as its solo run (:func:`ganbench.train._build`: seeded from its seed, its
+Each member is first built exactly as its solo run (:func:`ganbench.train.build_run`: seeded from its seed, its
 networks initialised, its data sampler seeded); the global generator's state right after is the member's own
 :class:`torch.Generator`, from which its latents and its penalty's draws come in the solo run's order. The
 members' networks then become one :class:`~ganbench.ensemble.grouped.GroupedNet` each for G and D, updated by
@@ -34,8 +34,8 @@ from ganbench.evaluate import Evaluation, Evaluator, evaluate_together
 from ganbench.hparams import value as hp_value
 from ganbench.losses import GanLoss
 from ganbench.specs import RunSpec
-from ganbench.train import (DIVERGENCE_CHECK_EVERY, Checkpointing, Outcome, _build, _ema_update, _rng_kept, _Run,
-                            generator_turn, train)
+from ganbench.train import (DIVERGENCE_CHECK_EVERY, Checkpointing, Outcome, TrainingRun, build_run, ema_update,
+                            generator_turn, rng_kept, train)
 
 OnOutcome = Callable[[int, Outcome], None]  # (member index, its outcome), as soon as the member is finished
 OnEvaluation = Callable[[int, int, Evaluation], None]  # (member index, step, its evaluation there)
@@ -46,7 +46,7 @@ class Member:
     """One run of the ensemble: its solo run's state (whose networks serve as its solo copies for evaluation
     and checkpoints), its random stream, and what it has done so far."""
 
-    run: _Run
+    run: TrainingRun
     generator: torch.Generator
     evaluator: Evaluator | None
     checkpointing: Checkpointing | None
@@ -140,7 +140,7 @@ class _Ensemble:
 
     def _member(self, spec: RunSpec, dataset: Dataset, evaluator: Evaluator | None,
                 checkpointing: Checkpointing | None) -> Member:
-        run = _build(spec, dataset, self.device)  # seeds the global generator and draws the initialisation
+        run = build_run(spec, dataset, self.device)  # seeds the global generator and draws the initialisation
         generator = torch.Generator(device=self.device)
         generator.set_state(torch.cuda.get_rng_state(self.device) if self.device.type == "cuda"
                             else torch.get_rng_state())
@@ -201,7 +201,7 @@ class _Ensemble:
         finally:
             self.D.requires_grad_(True)
         if self.G_ema is not None:
-            _ema_update(self.G_ema, self.G, self.members[0].run.at("ema", step))
+            ema_update(self.G_ema, self.G, self.members[0].run.at("ema", step))
         return g_loss.detach()
 
     # ---- per member: faults, evaluation, checkpoints
@@ -239,7 +239,7 @@ class _Ensemble:
         if evaluating:
             tic = time.perf_counter()
             generators = [self.solo(i)[0] for i in evaluating]
-            with _rng_kept(self.device):
+            with rng_kept(self.device):
                 together = evaluate_together([self.members[i].evaluator for i in evaluating], generators,
                                              [self.members[i].run.sample_latent for i in evaluating], step)
             evaluations = dict(zip(evaluating, together))
@@ -364,7 +364,7 @@ def solo_step_flops(spec: RunSpec, dataset: Dataset, device: torch.device) -> fl
     member's record states the work of its run, not of the grouped kernels (PyTorch's FLOP counter reads
     grouped convolutions differently). Counted on a throwaway one-step run; the caller's random state is kept."""
     one_step = replace(spec, budget=replace(spec.budget, steps=1, eval_every=1))
-    with _rng_kept(device):
+    with rng_kept(device):
         return float(train(one_step, dataset, device=device).compute["flops_per_step"])
 
 

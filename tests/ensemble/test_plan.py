@@ -92,7 +92,7 @@ def test_the_blocker_reads_metadata_that_agrees_with_the_classes():
     from ganbench.catalog import ARCHS, LOSSES
     from ganbench.data import load_dataset
     from ganbench.ensemble.grouped import supports
-    from ganbench.train import _build
+    from ganbench.train import build_run
 
     for entry in LOSSES:
         stateful = entry.obj.d_output != "logit" or entry.obj.rescores_after_step
@@ -102,7 +102,7 @@ def test_the_blocker_reads_metadata_that_agrees_with_the_classes():
             continue
         image = "image" in entry.metadata["data_kinds"]
         spec = run_spec("digits", arch=entry.name, dataset_params={"size": 8}) if image else run_spec(arch=entry.name)
-        run = _build(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
+        run = build_run(spec, load_dataset(spec.dataset, dict(spec.dataset_params)), torch.device("cpu"))
         groupable = supports(run.G) is None and supports(run.D) is None
         assert groupable == bool(entry.metadata.get("ensemble_pays")), entry.name
 

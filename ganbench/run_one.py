@@ -154,14 +154,20 @@ def stored_training(spec: RunSpec, store: Store, evaluator: Any, tensorboard: st
     """The evaluate, Checkpointing and TensorBoard log of a run kept in the store; ``seen`` hands the log an
     evaluation made elsewhere (an ensemble's members are evaluated together, not through ``evaluate``)."""
     from ganbench.tensorboard import RunLog
+
+    return logged_training(spec, store, evaluator, RunLog(tensorboard, spec) if tensorboard else None)
+
+
+def logged_training(spec: RunSpec, store: Store, evaluator: Any, log: Any) -> StoredTraining:
+    """:func:`stored_training` with a TensorBoard log the caller opened (a translation run opens it before it
+    knows whether it trains), or None."""
     from ganbench.train import Checkpointing
 
     def on_history(history: list[dict[str, Any]]) -> None:
         store.write_history(spec, history)
 
-    log, evaluate, write, seen = None, evaluator, on_history, StoredTraining.seen
-    if tensorboard:
-        log = RunLog(tensorboard, spec)
+    evaluate, write, seen = evaluator, on_history, StoredTraining.seen
+    if log is not None:
         evaluate, write, seen = with_tensorboard(evaluator, on_history, log)
     checkpointing = Checkpointing(save=lambda state: store.save_checkpoint(spec, state),
                                   load=lambda: store.load_checkpoint(spec), on_history=write)

@@ -36,8 +36,7 @@ def run_translation(spec: RunSpec, store: Store, pair: DomainPair, *, device: An
 def _run(spec: RunSpec, store: Store, pair: DomainPair, device: Any, cache_dir: Path,
          progress: Callable[[int], None] | None, keep_checkpoint: bool, tic: float, log: Any) -> str:
     from ganbench.evaluate import GRID_COLUMNS
-    from ganbench.run_one import evaluated_record, with_tensorboard
-    from ganbench.train import Checkpointing
+    from ganbench.run_one import evaluated_record, logged_training
     from ganbench.translation.evaluate import TranslationEvaluator, identity_translators
     from ganbench.translation.train import TranslationOutcome, train_translation
 
@@ -50,13 +49,10 @@ def _run(spec: RunSpec, store: Store, pair: DomainPair, device: Any, cache_dir: 
         outcome = TranslationOutcome("done", history, g_ab, g_ba, {
             "steps": 0, "train_seconds": 0.0, "eval_seconds": time.perf_counter() - tic_eval})
     else:
-        evaluate, on_history = evaluator, lambda history: store.write_history(spec, history)
-        if log is not None:  # the evaluator's (G_AB, G_BA, step) rides where a generator's (G, latents, step) does
-            evaluate, on_history, _ = with_tensorboard(evaluator, on_history, log)
-        checkpointing = Checkpointing(save=lambda state: store.save_checkpoint(spec, state),
-                                      load=lambda: store.load_checkpoint(spec), on_history=on_history)
-        outcome = train_translation(spec, pair, device=device, evaluate=evaluate, checkpointing=checkpointing,
-                                    progress=progress)
+        # the evaluator's (G_AB, G_BA, step) rides where a generator's (G, latents, step) does
+        stored = logged_training(spec, store, evaluator, log)
+        outcome = train_translation(spec, pair, device=device, evaluate=stored.evaluate,
+                                    checkpointing=stored.checkpointing, progress=progress)
     samples = None
     if outcome.status == "done":
         grid = evaluator.grid(outcome.g_ab, outcome.g_ba)
